@@ -1,5 +1,4 @@
 /* tempdir.c: throw-away directories for tests. */
-#define _GNU_SOURCE
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
