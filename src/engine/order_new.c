@@ -1,0 +1,62 @@
+/*
+ * order_new.c: creating orders and applying a paid order's effect on its instance.
+ *
+ * Order ids come from one counter in the engine, advanced in command order, so they
+ * are unique, increasing and identical under replay.
+ */
+#include <string.h>
+
+#include <billord/timeutil.h>
+
+#include "core/assert.h"
+#include "engine/engine_internal.h"
+
+void billord__order_init(engine_ctx *ctx, const engine_request *request,
+                         const billord_instance *instance, billord_order_kind kind,
+                         billord_order *out_order)
+{
+    billord_engine *engine = ctx->engine;
+    BILLORD_ASSERT(engine->next_order_id < BILLORD_ORDER_ID_LIMIT);
+    memset(out_order, 0, sizeof *out_order);
+    out_order->id = engine->next_order_id++;
+    memcpy(out_order->account, instance->account, sizeof out_order->account);
+    memcpy(out_order->instance, instance->id, sizeof out_order->instance);
+    out_order->kind = kind;
+    out_order->status = BILLORD_ORDER_UNPAID;
+    out_order->created_ms = ctx->now_ms;
+    if (request->client_token != NULL) {
+        BILLORD_ASSERT(strlen(request->client_token) <= BILLORD_CLIENT_TOKEN_BYTES_MAX);
+        strcpy(out_order->client_token, request->client_token);
+    }
+    memcpy(out_order->request_id, ctx->command->request_id, sizeof out_order->request_id);
+}
+
+billord_err billord__order_effect(engine_ctx *ctx, const billord_order *order,
+                                  billord_instance *instance)
+{
+    BILLORD_ASSERT(order->status == BILLORD_ORDER_PAID);
+    BILLORD_ASSERT(strcmp(order->instance, instance->id) == 0);
+    int64_t expires_ms = 0;
+    if (order->kind == BILLORD_ORDER_CHANGE_PAY_TYPE) {
+        /* Pay-as-you-go becomes a subscription that runs from the payment. */
+        billord_err err = billord_time_add_period(order->paid_ms, order->period_unit,
+                                                  order->period_count, &expires_ms);
+        if (err != BILLORD_OK) {
+            return err;
+        }
+        instance->charge_type = BILLORD_CHARGE_PREPAID;
+    } else {
+        /* A renewal counts from the current expiry, also when already expired. */
+        billord_err err = billord_time_add_period(instance->expires_ms, order->period_unit,
+                                                  order->period_count, &expires_ms);
+        if (err != BILLORD_OK) {
+            return err;
+        }
+    }
+    instance->expires_ms = expires_ms;
+    if (instance->status == BILLORD_STATUS_EXPIRED || instance->status == BILLORD_STATUS_LOCKED ||
+        instance->status == BILLORD_STATUS_FROZEN) {
+        instance->status = BILLORD_STATUS_RUNNING;
+    }
+    return billord__store_instance_put(ctx->store, ctx->txn, instance);
+}
