@@ -2,20 +2,42 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} commands[] = {
+    {"seed", ctl_seed, "seed --data DIR FILE            load a fixture into an empty data directory"},
+    {"inspect", ctl_inspect,
+     "inspect --data DIR [KIND ID]    print the store's summary or an account, instance, order, token"},
+};
+
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: billordctl COMMAND [OPTIONS]\n"
-                 "commands:\n"
-                 "  seed --data DIR FILE            load a fixture into an empty data directory\n"
-                 "  inspect --data DIR KIND ID      print an account, instance, order or token\n");
+    fprintf(out, "usage: billordctl COMMAND [OPTIONS]   (COMMAND --help for its options)\n"
+                 "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(out, "  %s\n", commands[i].summary);
+    }
 }
 
 int main(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        usage(stderr);
+        return CTL_EXIT_USAGE;
     }
-    fprintf(stderr, "billordctl: unknown command '%s' (see --help)\n", argv[1]);
-    return 2;
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return CTL_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            return commands[i].run(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "billordctl: unknown command '%s' (see billordctl --help)\n", argv[1]);
+    return CTL_EXIT_USAGE;
 }

@@ -133,4 +133,22 @@ billord_err billord_engine_applied_lsn(billord_engine *engine, uint64_t *out_lsn
 /** The store's clock (the latest command time applied, or the fixture's clock). */
 billord_err billord_engine_clock_ms(billord_engine *engine, int64_t *out_clock_ms);
 
+typedef enum billord_inspect_kind {
+    BILLORD_INSPECT_SUMMARY = 1,    /* id ignored: counts, clock, next order id, applied LSN */
+    BILLORD_INSPECT_ACCOUNT = 2,    /* id: account id (with its coupons; secrets withheld) */
+    BILLORD_INSPECT_INSTANCE = 3,   /* id: instance id */
+    BILLORD_INSPECT_ORDER = 4,      /* id: decimal order id */
+    BILLORD_INSPECT_TOKEN = 5,      /* id: "ACCOUNT:TOKEN" (split at the first ':') */
+} billord_inspect_kind;
+
+/**
+ * Describe one record (or the whole store) as a JSON object, for operators.
+ * @param[out] out_json  On BILLORD_OK, a new object (caller json_decref()s).
+ * @return BILLORD_OK, BILLORD_E_NOT_FOUND, BILLORD_E_INVALID_ARGUMENT (a malformed id),
+ *         BILLORD_E_CORRUPT, BILLORD_E_IO.
+ * Threads: any thread (a read transaction).
+ */
+billord_err billord_engine_inspect(billord_engine *engine, billord_inspect_kind kind,
+                                   const char *id, json_t **out_json);
+
 #endif
