@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds billord twice and runs every test suite in both builds:
+#   build/       optimised with debug info
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer
+# Environment: BILLORD_TEST_SKIP_ASAN=1 skips the second build (local iteration only).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs=$(nproc 2>/dev/null || echo 2)
+
+run_suites() {
+  local build_dir=$1 label=$2
+  echo "== $label: configure and build ($build_dir)"
+  cmake -S . -B "$build_dir" "${@:3}" >/dev/null
+  cmake --build "$build_dir" -j"$jobs"
+  echo "== $label: run"
+  local log passed failed suite_count=0
+  log=$(mktemp)
+  for suite in "$build_dir"/test_*; do
+    [ -x "$suite" ] || continue
+    suite_count=$((suite_count + 1))
+    local status=0
+    (cd "$build_dir" && BILLORD_SOURCE_DIR="$PWD/.." "./$(basename "$suite")" --jobs "$jobs" --short-filename) >"$log" 2>&1 || status=$?
+    local synthesis
+    synthesis=$(grep -a 'Synthesis:' "$log" | tail -1 || true)
+    passed=$(echo "$synthesis" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+    failed=$(echo "$synthesis" | sed -n 's/.*Failing: \([0-9]*\) | Crashing: \([0-9]*\).*/\1 \2/p' | awk '{print $1 + $2}')
+    passed=${passed:-0}
+    failed=${failed:-0}
+    if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    printf '   %-28s %5s passed %3s failed\n' "$(basename "$suite")" "$passed" "$failed"
+    if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then
+      cat "$log"
+    fi
+  done
+  rm -f "$log"
+  echo "== $label: $suite_count suites"
+}
+
+total_passed=0
+total_failed=0
+run_suites build "release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+if [ "${BILLORD_TEST_SKIP_ASAN:-0}" != "1" ]; then
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    run_suites build-asan "asan+ubsan" -DCMAKE_BUILD_TYPE=Debug -DBILLORD_SANITIZE=ON
+fi
+echo "tests: $total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
