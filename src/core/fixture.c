@@ -1035,11 +1035,11 @@ billord_err billord_fixture_parse(const char *text, size_t text_bytes,
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-static billord_err fixture_fail_io(const char *file_path, int error_number, char *error_text,
-                                   size_t error_text_bytes)
+/* The caller names the file (it prints "<file>: <error>"), so the text does not repeat it. */
+static billord_err fixture_fail_io(int error_number, char *error_text, size_t error_text_bytes)
 {
     char reason[128];
-    snprintf(error_text, error_text_bytes, "%s: cannot read: %s", file_path,
+    snprintf(error_text, error_text_bytes, "cannot read: %s",
              strerror_r(error_number, reason, sizeof(reason)));
     fixture_error_make_one_line(error_text);
     return BILLORD_E_IO;
@@ -1096,7 +1096,7 @@ billord_err billord_fixture_parse_file(const char *file_path, billord_fixture *o
     memset(out_fixture, 0, sizeof(*out_fixture));
     FILE *file = fopen(file_path, "rb");
     if (file == NULL) {
-        return fixture_fail_io(file_path, errno, error_text, error_text_bytes);
+        return fixture_fail_io(errno, error_text, error_text_bytes);
     }
     char *text = NULL;
     size_t text_bytes = 0;
@@ -1105,23 +1105,17 @@ billord_err billord_fixture_parse_file(const char *file_path, billord_fixture *o
     const int read_errno = errno;
     fclose(file);
     if (read_err == BILLORD_E_IO) {
-        return fixture_fail_io(file_path, read_errno, error_text, error_text_bytes);
+        return fixture_fail_io(read_errno, error_text, error_text_bytes);
     }
     if (read_err != BILLORD_OK) {
-        snprintf(error_text, error_text_bytes, "%s: %s", file_path,
-                 read_err == BILLORD_E_TOO_LARGE ? "larger than the fixture limit"
-                                                 : "out of memory");
+        snprintf(error_text, error_text_bytes, "%s",
+                 read_err == BILLORD_E_TOO_LARGE ? "$: larger than the fixture limit"
+                                                 : "$: out of memory");
         return read_err == BILLORD_E_TOO_LARGE ? BILLORD_E_FIXTURE : BILLORD_E_NOMEM;
     }
-    /* The file's name leads, as in every error line of the programs (SPEC section 1). */
-    char content_error[BILLORD_FIXTURE_ERROR_BYTES];
     const billord_err err =
-        billord_fixture_parse(text, text_bytes, out_fixture, content_error, sizeof(content_error));
+        billord_fixture_parse(text, text_bytes, out_fixture, error_text, error_text_bytes);
     free(text);
-    if (err != BILLORD_OK) {
-        snprintf(error_text, error_text_bytes, "%s: %s", file_path, content_error);
-        fixture_error_make_one_line(error_text);
-    }
     return err;
 }
 

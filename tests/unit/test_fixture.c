@@ -671,36 +671,36 @@ Test(fixture, very_long_key_keeps_a_bounded_path)
 /* ------------------------------------------------------------------------ */
 /* Files                                                                     */
 
-Test(fixture, missing_file_is_an_io_error_naming_the_file, .timeout = 10)
+/* The caller prints "<file>: <error>", so the error text itself does not repeat the file. */
+Test(fixture, missing_file_is_an_io_error, .timeout = 10)
 {
     billord_fixture fixture;
     char error_text[BILLORD_FIXTURE_ERROR_BYTES];
     cr_assert(eq(int, billord_fixture_parse_file("/nonexistent/billord.json", &fixture,
                                                  error_text, sizeof(error_text)),
                  BILLORD_E_IO));
-    cr_assert(eq(int, strncmp(error_text, "/nonexistent/billord.json: ", 27), 0), "%s",
-              error_text);
+    cr_assert(eq(str, error_text, "cannot read: No such file or directory"));
     assert_zeroed(&fixture);
 }
 
 typedef struct file_case {
     char relative_path[64];
-    char error_text_part[96];
+    char error_prefix[96];
 } file_case;
 
-ParameterizedTestParameters(fixture, bad_file_names_file_and_json_path)
+ParameterizedTestParameters(fixture, bad_file_names_json_path)
 {
     static file_case cases[] = {
         {"tests/fixtures/bad_coupon_expires.json",
-         ": $.accounts[0].coupons[1].expires: not an RFC 3339 time"},
-        {"tests/fixtures/bad_syntax.json", ": $: JSON syntax error at line 4, column"},
+         "$.accounts[0].coupons[1].expires: not an RFC 3339 time"},
+        {"tests/fixtures/bad_syntax.json", "$: JSON syntax error at line 4, column"},
         {"tests/fixtures/bad_order_foreign_instance.json",
-         ": $.orders[0].instance: instance \"i-b\" belongs to account \"b\""},
+         "$.orders[0].instance: instance \"i-b\" belongs to account \"b\""},
     };
     return cr_make_param_array(file_case, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
-ParameterizedTest(file_case *row, fixture, bad_file_names_file_and_json_path, .timeout = 10)
+ParameterizedTest(file_case *row, fixture, bad_file_names_json_path, .timeout = 10)
 {
     char path[TEMPDIR_PATH_BYTES];
     tempdir_source_path(path, row->relative_path);
@@ -708,8 +708,8 @@ ParameterizedTest(file_case *row, fixture, bad_file_names_file_and_json_path, .t
     char error_text[BILLORD_FIXTURE_ERROR_BYTES];
     cr_assert(eq(int, billord_fixture_parse_file(path, &fixture, error_text, sizeof(error_text)),
                  BILLORD_E_FIXTURE));
-    cr_assert(eq(int, strncmp(error_text, path, strlen(path)), 0), "%s", error_text);
-    cr_assert(not(eq(ptr, strstr(error_text, row->error_text_part), NULL)), "%s", error_text);
+    cr_assert(eq(int, strncmp(error_text, row->error_prefix, strlen(row->error_prefix)), 0), "%s",
+              error_text);
     assert_zeroed(&fixture);
 }
 
