@@ -250,8 +250,12 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
         token_verdict verdict;
         err = token_check(ctx, request, canonical, canonical_bytes, fingerprint, &verdict,
                           outcome);
-        if (err != BILLORD_OK || verdict == TOKEN_ANSWERED) {
-            return err;
+        if (err != BILLORD_OK) {
+            outcome_for_failure(err, outcome);      /* a read failed: not memoized */
+            return BILLORD_OK;
+        }
+        if (verdict == TOKEN_ANSWERED) {
+            return BILLORD_OK;
         }
     }
     MDB_txn *parent = ctx->txn;
@@ -268,9 +272,11 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
     }
     ctx->txn = parent;
     if (err != BILLORD_OK) {
+        /* Only this command's nested transaction is lost; the batch goes on. */
         mdb_txn_abort(child);
         ctx->engine->next_order_id = next_order_id_before;
-        return err;
+        outcome_for_failure(err, outcome);
+        return BILLORD_OK;
     }
     err = billord__store_err(mdb_txn_commit(child));
     if (err == BILLORD_OK && tokened) {
@@ -293,8 +299,8 @@ static void command_init(const billord_command *command, engine_request *request
 
 /*
  * Apply one command inside the batch transaction. Returns a billord_err only when the
- * batch transaction itself can no longer be trusted; every other failure is this
- * command's outcome.
+ * batch transaction itself can no longer be trusted (a nested transaction could not be
+ * begun or committed); every other failure is this command's outcome.
  */
 static billord_err apply_command(billord_engine *engine, MDB_txn *txn,
                                  const billord_command *command, billord_outcome *outcome)
@@ -321,20 +327,15 @@ static billord_err apply_command(billord_engine *engine, MDB_txn *txn,
         /* A parameter error: nothing was decided, nothing is stored. */
     } else if (def->is_read) {
         json_t *fields = NULL;
-        err = def->query(&ctx, request, outcome, &fields);
+        if (def->query(&ctx, request, outcome, &fields) != BILLORD_OK) {
+            outcome_for_failure(BILLORD_E_IO, outcome);
+        }
         json_decref(fields);
     } else {
         err = run_write(&ctx, def, request, outcome);
     }
     free(request);
-    if (err != BILLORD_OK && err != BILLORD_E_MAP_FULL && err != BILLORD_E_DISK_FULL &&
-        err != BILLORD_E_NOMEM && err != BILLORD_E_CORRUPT) {
-        return err;
-    }
-    if (err != BILLORD_OK) {
-        outcome_for_failure(err, outcome);
-    }
-    return BILLORD_OK;
+    return err;
 }
 
 /* ---- batches ---------------------------------------------------------------------- */
