@@ -62,7 +62,7 @@ billord_api_code billord_sign_status_api_code(billord_sign_status status);
 billord_err billord_sign_timestamp_parse(const char *text, size_t text_bytes,
                                          int64_t *out_unix_ms);
 
-/** True when |now_ms - timestamp_ms| <= BILLORD_SIGNATURE_SKEW_MS_MAX (no overflow for any input). */
+/** True when |now_ms - timestamp_ms| <= BILLORD_SIGNATURE_SKEW_MS_MAX; never overflows. */
 bool billord_sign_timestamp_fresh(int64_t timestamp_ms, int64_t now_ms);
 
 /**
@@ -187,7 +187,6 @@ billord_sign_status billord_sign_v3_check_complete(const billord_sign_v3_request
 
 /**
  * The canonical request text (SDK-WIRE V3 step 4), for tests and logs.
- * Requires billord_sign_v3_check_complete to pass first (asserted headers exist).
  * @return BILLORD_OK, BILLORD_E_TOO_LARGE (out_capacity too small), or
  *         BILLORD_E_INVALID_ARGUMENT (the request is not complete).
  */
@@ -206,8 +205,8 @@ billord_sign_status billord_sign_v3_compute(const billord_sign_v3_request *reque
                                             billord_http_detail *out_detail);
 
 /**
- * Verify a V3 request: the SignedHeaders of auth are used (request->signed_headers
- * is ignored); check completeness, check that x-acs-content-sha256 (when present) is the hex
+ * Verify a V3 request, using the SignedHeaders of auth (request->signed_headers is
+ * ignored): check completeness, check that x-acs-content-sha256 (when present) is the hex
  * SHA-256 of the body, then compare auth->signature_hex with the computed
  * signature in constant time. Timestamp (x-acs-date) and nonce
  * (x-acs-signature-nonce) are the server's to check, as for V1.

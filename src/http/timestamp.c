@@ -42,7 +42,8 @@ static int64_t days_from_civil(int64_t year, int64_t month, int64_t day)
     int64_t const era = year / 400;   /* year >= 1969 here, so no negative division */
     int64_t const year_of_era = year - era * 400;
     int64_t const day_of_year = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    int64_t const day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    int64_t const day_of_era =
+        year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     return era * 146097 + day_of_era - 719468;
 }
 

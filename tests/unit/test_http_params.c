@@ -31,7 +31,8 @@ const char *__lsan_default_suppressions(void)
     return getenv("BXFI_MAP") != NULL ? "" : "leak:libcriterion.so\n";
 }
 
-#define TEST_ARENA_BYTES (BILLORD_PARAMS_ARENA_BYTES(BILLORD_HEADERS_BYTES_MAX + BILLORD_BODY_BYTES_MAX))
+#define TEST_ARENA_BYTES                                                                        \
+    (BILLORD_PARAMS_ARENA_BYTES(BILLORD_HEADERS_BYTES_MAX + BILLORD_BODY_BYTES_MAX))
 
 static char test_arena[TEST_ARENA_BYTES];
 
@@ -373,7 +374,8 @@ Test(http_params, duplicate_across_query_and_body, .timeout = 5)
 {
     billord_params params;
     params_fresh(&params);
-    cr_assert(eq(int, billord_params_parse(&params, "Action=A", 8, BILLORD_PARAM_SOURCE_QUERY, NULL),
+    cr_assert(eq(int, billord_params_parse(&params, "Action=A", 8, BILLORD_PARAM_SOURCE_QUERY,
+                                           NULL),
                  BILLORD_PARAMS_OK));
     billord_http_detail detail;
     cr_expect(eq(int, billord_params_parse(&params, "x=1&Action=B", 12, BILLORD_PARAM_SOURCE_BODY,

@@ -255,7 +255,8 @@ Test(http_sign, v1_wrong_secret_or_signature_shape_mismatches, .timeout = 5)
     cr_expect(eq(str, detail.text, "Signature"));
     cr_expect(eq(int, billord_sign_v1_verify(&params, "GET", SECRET "&", SECRET_BYTES + 1u, NULL),
                  BILLORD_SIGN_E_MISMATCH));
-    static const char *const wrong[] = {"rQ3pw9TEbrLLeF7d8kokrxuU6Ec", "rQ3pw9TEbrLLeF7d8kokrxuU6Ec==",
+    static const char *const wrong[] = {"rQ3pw9TEbrLLeF7d8kokrxuU6Ec",
+                                        "rQ3pw9TEbrLLeF7d8kokrxuU6Ec==",
                                         "RQ3PW9TEBRLLEF7D8KOKRXUU6EC="};
     for (size_t i = 0; i < sizeof wrong / sizeof wrong[0]; i++) {
         v1_params_build(&params, v1_vector, V1_VECTOR_COUNT, NULL, BILLORD_PARAM_SOURCE_QUERY);
@@ -567,7 +568,8 @@ static void v3_fixture_with_body(const char *body, bool with_content_sha256)
     v3_header_add("x-acs-signature-nonce", "0123456789abcdef");
     snprintf(fixture.signed_headers, sizeof fixture.signed_headers, "%s",
              with_content_sha256
-                 ? "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;x-acs-signature-nonce"
+                 ? "content-type;host;x-acs-action;x-acs-content-sha256;x-acs-date;"
+                   "x-acs-signature-nonce"
                  : "content-type;host;x-acs-action;x-acs-date;x-acs-signature-nonce");
     billord_sign_v3_request request;
     cr_assert(v3_request_make(&request));
@@ -654,8 +656,6 @@ typedef struct v3_incomplete_case {
     billord_sign_status status_expected;
     char detail_expected[32];
 } v3_incomplete_case;
-
-#define V3_ALL_BUT(before, after) before after
 
 ParameterizedTestParameters(http_sign, v3_incomplete)
 {
