@@ -65,11 +65,24 @@ typedef struct billord_outcome {
     bool idempotent_replay;                 /* a stored answer to an earlier command */
 } billord_outcome;
 
+/* How LMDB itself syncs (docs/durability.md, "LMDB mode"). */
+typedef enum billord_lmdb_mode {
+    /* Default. LMDB syncs its data pages at each commit and its meta page with the next
+     * commit: integrity survives a power loss, which may only undo the last commit, and
+     * the write-ahead log replays that. */
+    BILLORD_LMDB_NOMETASYNC = 0,
+    /* LMDB's full syncs at each commit (data and meta). Safe, slower. */
+    BILLORD_LMDB_SYNC = 1,
+    /* No LMDB syncs. Survives a killed process, NOT a power loss or OS crash: for the
+     * benchmark's comparison only (billord-bench --lmdb nosync). */
+    BILLORD_LMDB_NOSYNC_UNSAFE = 2,
+} billord_lmdb_mode;
+
 typedef struct billord_engine_config {
     const char *data_dir;                   /* created if missing */
     uint64_t map_bytes;                     /* 0: BILLORD_MAP_BYTES_DEFAULT */
     int64_t token_retention_ms;             /* 0: BILLORD_TOKEN_RETENTION_MS_DEFAULT */
-    bool no_sync;                           /* LMDB without its own syncs (the WAL syncs) */
+    billord_lmdb_mode lmdb_mode;
 } billord_engine_config;
 
 /**
@@ -91,18 +104,40 @@ void billord_engine_close(billord_engine *engine);
 billord_err billord_engine_seed(billord_engine *engine, const billord_fixture *fixture);
 
 /**
+ * Called after a batch is applied and before its LMDB transaction commits: the point where
+ * the write-ahead log record is appended and synced (billord/db.h). It sets *out_applied_lsn
+ * to the LSN the transaction records. Any status but BILLORD_OK aborts the batch.
+ */
+typedef struct billord_commit_hook {
+    billord_err (*before_commit)(void *hook_ctx, const billord_command *commands, size_t count,
+                                 uint64_t *out_applied_lsn);
+    void *hook_ctx;
+} billord_commit_hook;
+
+/**
  * Apply a batch of write commands in one LMDB write transaction.
  * @param[in]  commands      count commands, 1..BILLORD_BATCH_COMMANDS_MAX.
+ * @param[in]  applied_lsn   recorded in the same transaction (0: none) unless hook sets one.
+ * @param[in]  hook          NULL, or called once after applying and before the commit.
  * @param[out] out_outcomes  count outcomes, one per command, in order.
- * @param[in]  applied_lsn   recorded in the same transaction (0: no log in use).
- * @return BILLORD_OK when the batch committed (each outcome then says what
- *         happened to its command); on any other status nothing of the batch
- *         is stored and the outcomes are InternalError/ServiceUnavailable:
- *         BILLORD_E_MAP_FULL, BILLORD_E_DISK_FULL, BILLORD_E_IO.
+ * @return BILLORD_OK when the batch committed (each outcome then says what happened to its
+ *         command); on any other status nothing of the batch is stored and every outcome is
+ *         InternalError or ServiceUnavailable: BILLORD_E_MAP_FULL, BILLORD_E_DISK_FULL,
+ *         BILLORD_E_IO, or the hook's status. *out_hook_ran (may be NULL) says whether the
+ *         hook returned BILLORD_OK, i.e. whether a failure came after the log had the batch.
  */
 billord_err billord_engine_submit(billord_engine *engine, const billord_command *commands,
                                   size_t count, uint64_t applied_lsn,
-                                  billord_outcome *out_outcomes);
+                                  const billord_commit_hook *hook, billord_outcome *out_outcomes,
+                                  bool *out_hook_ran);
+
+/**
+ * Check a command's parameters without reading state (pure). On false, *out_outcome holds
+ * the parameter error (never memoized). On true, *out_client_token is the command's
+ * ClientToken when its action takes one, else NULL. Unknown actions fail here.
+ */
+bool billord_engine_validate(const billord_command *command, billord_outcome *out_outcome,
+                             const char **out_client_token);
 
 /**
  * Answer a read action (billord_action_is_read()) from a read transaction.
@@ -126,6 +161,9 @@ bool billord_action_is_known(const char *action);
 billord_err billord_engine_access_key_find(billord_engine *engine, const char *access_key_id,
                                            char account_out[BILLORD_ACCOUNT_ID_BYTES_MAX + 1],
                                            char secret_out[BILLORD_ACCESS_KEY_SECRET_BYTES_MAX + 1]);
+
+/** Force LMDB's data and meta pages to disk (mdb_env_sync); the writer's thread. */
+billord_err billord_engine_sync(billord_engine *engine);
 
 /** The LSN last applied to the store (0 when none). */
 billord_err billord_engine_applied_lsn(billord_engine *engine, uint64_t *out_lsn);

@@ -109,7 +109,10 @@ billord_err billord_engine_open(const billord_engine_config *config, billord_eng
                                      ? config->token_retention_ms
                                      : BILLORD_TOKEN_RETENTION_MS_DEFAULT;
     uint64_t map_bytes = config->map_bytes != 0 ? config->map_bytes : BILLORD_MAP_BYTES_DEFAULT;
-    err = billord__store_open(state_dir, map_bytes, config->no_sync, &engine->store);
+    unsigned lmdb_flags = config->lmdb_mode == BILLORD_LMDB_SYNC            ? 0u
+                          : config->lmdb_mode == BILLORD_LMDB_NOSYNC_UNSAFE ? (unsigned)MDB_NOSYNC
+                                                                             : (unsigned)MDB_NOMETASYNC;
+    err = billord__store_open(state_dir, map_bytes, lmdb_flags, &engine->store);
     if (err == BILLORD_OK) {
         err = load_meta(engine);
     }
@@ -362,17 +365,23 @@ static billord_err finish_batch(billord_engine *engine, MDB_txn *txn, uint64_t a
 
 billord_err billord_engine_submit(billord_engine *engine, const billord_command *commands,
                                   size_t count, uint64_t applied_lsn,
-                                  billord_outcome *out_outcomes)
+                                  const billord_commit_hook *hook, billord_outcome *out_outcomes,
+                                  bool *out_hook_ran)
 {
     BILLORD_ASSERT(engine != NULL && commands != NULL && out_outcomes != NULL);
     BILLORD_ASSERT(count >= 1 && count <= BILLORD_BATCH_COMMANDS_MAX);
     uint64_t next_order_id_before = engine->next_order_id;
     int64_t clock_before_ms = engine->clock_ms;
+    bool hook_ran = false;
     MDB_txn *txn = NULL;
     billord_err err = billord__store_begin(engine->store, NULL, false, &txn);
     billord__pending_clear(&engine->pending);
     for (size_t i = 0; i < count && err == BILLORD_OK; i++) {
         err = apply_command(engine, txn, &commands[i], &out_outcomes[i]);
+    }
+    if (err == BILLORD_OK && hook != NULL) {
+        err = hook->before_commit(hook->hook_ctx, commands, count, &applied_lsn);
+        hook_ran = err == BILLORD_OK;
     }
     if (err == BILLORD_OK) {
         err = finish_batch(engine, txn, applied_lsn, next_order_id_before);
@@ -382,6 +391,9 @@ billord_err billord_engine_submit(billord_engine *engine, const billord_command 
         txn = NULL;
     }
     billord__pending_clear(&engine->pending);
+    if (out_hook_ran != NULL) {
+        *out_hook_ran = hook_ran;
+    }
     if (err == BILLORD_OK) {
         return BILLORD_OK;
     }
@@ -397,6 +409,34 @@ billord_err billord_engine_submit(billord_engine *engine, const billord_command 
         outcome_for_failure(err, &out_outcomes[i]);
     }
     return err;
+}
+
+bool billord_engine_validate(const billord_command *command, billord_outcome *out_outcome,
+                             const char **out_client_token)
+{
+    BILLORD_ASSERT(command != NULL && out_outcome != NULL && out_client_token != NULL);
+    *out_client_token = NULL;
+    engine_request *request = malloc(sizeof *request);
+    if (request == NULL) {
+        outcome_for_failure(BILLORD_E_NOMEM, out_outcome);
+        return false;
+    }
+    command_init(command, request, out_outcome);
+    const action_def *def = command->kind == BILLORD_COMMAND_TICK
+                                ? NULL
+                                : billord__action_find(command->action);
+    bool valid = command->kind == BILLORD_COMMAND_TICK;
+    if (!valid && (def == NULL || command->account == NULL)) {
+        billord__outcome_error(out_outcome, BILLORD_API_ACTION_NOT_FOUND, NULL);
+    } else if (!valid) {
+        def->validate(request, out_outcome);
+        valid = !billord__outcome_failed(out_outcome);
+        if (valid && def->takes_token) {
+            *out_client_token = request->client_token;
+        }
+    }
+    free(request);
+    return valid;
 }
 
 /* ---- reads ------------------------------------------------------------------------ */
@@ -448,6 +488,11 @@ billord_err billord_engine_access_key_find(billord_engine *engine, const char *a
         memcpy(secret_out, key.secret, sizeof key.secret);
     }
     return err;
+}
+
+billord_err billord_engine_sync(billord_engine *engine)
+{
+    return billord__store_err(mdb_env_sync(engine->store->env, 1));
 }
 
 billord_err billord_engine_applied_lsn(billord_engine *engine, uint64_t *out_lsn)

@@ -110,5 +110,8 @@ billord_err billord_engine_seed(billord_engine *engine, const billord_fixture *f
         engine->clock_ms = clock_before_ms;
         return err;
     }
-    return billord__store_err(mdb_txn_commit(txn));
+    err = billord__store_err(mdb_txn_commit(txn));
+    /* The seed is not in the log: it must be on disk before any logged command builds on it,
+     * whatever LMDB's sync mode. */
+    return err == BILLORD_OK ? billord__store_err(mdb_env_sync(engine->store->env, 1)) : err;
 }

@@ -138,7 +138,7 @@ static billord_err open_dbis(billord_store *store)
     return billord__store_err(mdb_txn_commit(txn));
 }
 
-billord_err billord__store_open(const char *dir_path, uint64_t map_bytes, bool no_sync,
+billord_err billord__store_open(const char *dir_path, uint64_t map_bytes, unsigned lmdb_flags,
                                 billord_store **out_store)
 {
     BILLORD_ASSERT(dir_path != NULL);
@@ -162,7 +162,7 @@ billord_err billord__store_open(const char *dir_path, uint64_t map_bytes, bool n
         rc = mdb_env_set_maxreaders(store->env, BILLORD_STORE_READERS_MAX);
     }
     /* MDB_NOTLS: read transactions are not tied to a thread (connection threads). */
-    unsigned flags = MDB_NOTLS | (no_sync ? MDB_NOSYNC : 0u);
+    unsigned flags = MDB_NOTLS | lmdb_flags;
     if (rc == MDB_SUCCESS) {
         rc = mdb_env_open(store->env, dir_path, flags, 0644);
     }

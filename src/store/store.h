@@ -52,10 +52,10 @@ const char *billord__store_db_name(billord_db_id db);
 
 /**
  * Open (or create) the environment in dir_path (a directory that exists).
- * no_sync: LMDB without its own syncs (durability comes from the write-ahead log).
+ * lmdb_flags: extra mdb_env_open flags (MDB_NOMETASYNC, MDB_NOSYNC or 0).
  * @return BILLORD_OK, BILLORD_E_IO, BILLORD_E_SCHEMA, BILLORD_E_NOMEM.
  */
-billord_err billord__store_open(const char *dir_path, uint64_t map_bytes, bool no_sync,
+billord_err billord__store_open(const char *dir_path, uint64_t map_bytes, unsigned lmdb_flags,
                                 billord_store **out_store);
 void billord__store_close(billord_store *store);
 

@@ -123,7 +123,7 @@ static billord_outcome call_with(harness *h, billord_command *command, json_t **
         }
         return outcome;
     }
-    billord_err err = billord_engine_submit(h->engine, command, 1, 0, &outcome);
+    billord_err err = billord_engine_submit(h->engine, command, 1, 0, NULL, &outcome, NULL);
     if (err != BILLORD_OK) {
         die("submit", err);
     }
@@ -158,7 +158,7 @@ billord_outcome harness_query(harness *h, const char *account, const char *actio
 void harness_batch(harness *h, const billord_command *commands, size_t count,
                    billord_outcome *outcomes)
 {
-    billord_err err = billord_engine_submit(h->engine, commands, count, 0, outcomes);
+    billord_err err = billord_engine_submit(h->engine, commands, count, 0, NULL, outcomes, NULL);
     if (err != BILLORD_OK) {
         die("submit batch", err);
     }

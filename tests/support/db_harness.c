@@ -1,0 +1,118 @@
+/* db_harness.c: a durable billord_db on a throw-away directory (db_harness.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <billord/fixture.h>
+
+#include "support/db_harness.h"
+
+void db_harness_seed(const char *dir, const char *fixture_path)
+{
+    char path[TEMPDIR_PATH_BYTES];
+    tempdir_source_path(path, fixture_path);
+    billord_fixture fixture;
+    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
+    if (billord_fixture_parse_file(path, &fixture, error_text, sizeof error_text) != BILLORD_OK) {
+        fprintf(stderr, "db_harness: %s: %s\n", path, error_text);
+        abort();
+    }
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    billord_err err = billord_db_seed(db, &fixture);
+    billord_fixture_free(&fixture);
+    billord_db_close(db);
+    if (err != BILLORD_OK) {
+        fprintf(stderr, "db_harness: seed: %s\n", billord_err_message(err));
+        abort();
+    }
+}
+
+static void quiet_log(void *log_ctx, const char *line)
+{
+    (void)log_ctx;
+    (void)line;
+}
+
+billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *archive_dir,
+                            billord_db_recovery *out_info, billord_err *out_err)
+{
+    billord_db_config config = {.data_dir = dir,
+                                .map_bytes = 256ULL << 20,
+                                .wal_segment_bytes = 1ULL << 20,
+                                .archive_dir = archive_dir,
+                                .fs = fs,
+                                .wal_preparer_inline = fs != NULL,
+                                .log_line = quiet_log};
+    billord_db *db = NULL;
+    billord_err err = billord_db_open(&config, &db, out_info);
+    if (out_err != NULL) {
+        *out_err = err;
+        return err == BILLORD_OK ? db : NULL;
+    }
+    if (err != BILLORD_OK) {
+        fprintf(stderr, "db_harness: open %s: %s\n", dir, billord_err_message(err));
+        abort();
+    }
+    return db;
+}
+
+billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,
+                                 int64_t now_ms)
+{
+    billord_param params[] = {{"InstanceId", instance}, {"Period", "1"}, {"PeriodUnit", "Week"},
+                              {"ClientToken", token}};
+    billord_command command = {.kind = BILLORD_COMMAND_REQUEST,
+                               .now_ms = now_ms,
+                               .account = CRASH_ACCOUNT,
+                               .action = "RenewInstance",
+                               .param_count = 4,
+                               .params = params};
+    snprintf(command.request_id, sizeof command.request_id, "RID-%.31s", token);
+    billord_outcome outcome;
+    billord_db_execute(db, &command, &outcome);
+    return outcome;
+}
+
+static json_t *summary(billord_db *db)
+{
+    json_t *record = NULL;
+    if (billord_engine_inspect(billord_db_engine(db), BILLORD_INSPECT_SUMMARY, NULL, &record) !=
+        BILLORD_OK) {
+        abort();
+    }
+    return record;
+}
+
+int64_t db_harness_order_count(billord_db *db)
+{
+    json_t *record = summary(db);
+    int64_t count = json_integer_value(json_object_get(record, "orders"));
+    json_decref(record);
+    return count;
+}
+
+uint64_t db_harness_next_order_id(billord_db *db)
+{
+    json_t *record = summary(db);
+    uint64_t next = (uint64_t)json_integer_value(json_object_get(record, "next_order_id"));
+    json_decref(record);
+    return next;
+}
+
+bool db_harness_order_token(billord_db *db, uint64_t order_id, char *token_out, size_t token_bytes)
+{
+    char id_text[32];
+    snprintf(id_text, sizeof id_text, "%llu", (unsigned long long)order_id);
+    json_t *record = NULL;
+    billord_err err = billord_engine_inspect(billord_db_engine(db), BILLORD_INSPECT_ORDER, id_text,
+                                             &record);
+    if (err == BILLORD_E_NOT_FOUND) {
+        return false;
+    }
+    if (err != BILLORD_OK) {
+        abort();
+    }
+    snprintf(token_out, token_bytes, "%s", json_string_value(json_object_get(record, "client_token")));
+    json_decref(record);
+    return true;
+}
