@@ -112,19 +112,19 @@ billord_err billord_percent_decode(const char *in, size_t in_bytes, char *out,
 
 /* ---- The parameter list ----------------------------------------------------------------- */
 
-typedef enum billord_param_source {
+typedef enum billord_http_param_source {
     BILLORD_PARAM_SOURCE_QUERY = 1,  /* the URL's query string; signed by V3's CanonicalQuery */
     BILLORD_PARAM_SOURCE_BODY = 2,   /* an x-www-form-urlencoded body; signed through its hash */
-} billord_param_source;
+} billord_http_param_source;
 
 /** One decoded parameter. name and value are NUL-terminated UTF-8 in the arena. */
-typedef struct billord_param {
+typedef struct billord_http_param {
     const char *name;
     const char *value;
     uint32_t name_bytes;   /* 1..BILLORD_PARAM_NAME_BYTES_MAX */
     uint32_t value_bytes;  /* 0..BILLORD_PARAM_VALUE_BYTES_MAX */
-    billord_param_source source;
-} billord_param;
+    billord_http_param_source source;
+} billord_http_param;
 
 /**
  * Parameters in arrival order (query first, then body, as the server parses
@@ -132,7 +132,7 @@ typedef struct billord_param {
  * in the caller's arena, which must outlive the list.
  */
 typedef struct billord_params {
-    billord_param items[BILLORD_PARAMS_MAX];
+    billord_http_param items[BILLORD_PARAMS_MAX];
     uint32_t count;
     char *arena;
     size_t arena_bytes;
@@ -159,7 +159,7 @@ void billord_params_init(billord_params *params, char *arena, size_t arena_bytes
  *         exactly as before the call (nothing of text is kept).
  */
 billord_params_status billord_params_parse(billord_params *params, const char *text,
-                                           size_t text_bytes, billord_param_source source,
+                                           size_t text_bytes, billord_http_param_source source,
                                            billord_http_detail *out_detail);
 
 /**
@@ -169,18 +169,18 @@ billord_params_status billord_params_parse(billord_params *params, const char *t
  */
 billord_params_status billord_params_add(billord_params *params, const char *name,
                                          size_t name_bytes, const char *value, size_t value_bytes,
-                                         billord_param_source source,
+                                         billord_http_param_source source,
                                          billord_http_detail *out_detail);
 
 /** The parameter called name (NUL-terminated), or NULL. The pointer lives as long as the list. */
-const billord_param *billord_params_find(const billord_params *params, const char *name);
+const billord_http_param *billord_params_find(const billord_params *params, const char *name);
 
 /**
  * Write the parameters with the given source as "enc(k)=enc(v)&..." in list
  * order (the query or body a client sends), with a NUL.
  * @return BILLORD_OK, or BILLORD_E_TOO_LARGE (out_capacity too small; *out_bytes untouched).
  */
-billord_err billord_params_encode(const billord_params *params, billord_param_source source,
+billord_err billord_params_encode(const billord_params *params, billord_http_param_source source,
                                   char *out, size_t out_capacity, size_t *out_bytes);
 
 /*

@@ -168,11 +168,11 @@ static billord_params_status arena_take(billord_params *params, const char *raw,
     return BILLORD_PARAMS_OK;
 }
 
-static const billord_param *find_bytes(const billord_params *params, const char *name,
+static const billord_http_param *find_bytes(const billord_params *params, const char *name,
                                        size_t name_bytes)
 {
     for (uint32_t i = 0; i < params->count; i++) {
-        const billord_param *param = &params->items[i];
+        const billord_http_param *param = &params->items[i];
         if (param->name_bytes == name_bytes && memcmp(param->name, name, name_bytes) == 0) {
             return param;
         }
@@ -183,13 +183,13 @@ static const billord_param *find_bytes(const billord_params *params, const char 
 /* Append one parameter; on error the caller restores count and arena_used_bytes. */
 static billord_params_status append(billord_params *params, const char *name, size_t name_bytes,
                                     const char *value, size_t value_bytes, bool decode,
-                                    billord_param_source source, billord_http_detail *detail)
+                                    billord_http_param_source source, billord_http_detail *detail)
 {
     if (params->count == BILLORD_PARAMS_MAX) {
         billord__http_detail_set(detail, "", 0);
         return BILLORD_PARAMS_E_TOO_MANY;
     }
-    billord_param param = {.source = source};
+    billord_http_param param = {.source = source};
     billord__http_detail_set(detail, name, name_bytes);   /* the raw name, until decoded */
     billord_params_status status =
         arena_take(params, name, name_bytes, decode, BILLORD_PARAM_NAME_BYTES_MAX,
@@ -222,13 +222,13 @@ static billord_params_status append(billord_params *params, const char *name, si
     return BILLORD_PARAMS_OK;
 }
 
-static void source_check(billord_param_source source)
+static void source_check(billord_http_param_source source)
 {
     BILLORD_ASSERT(source == BILLORD_PARAM_SOURCE_QUERY || source == BILLORD_PARAM_SOURCE_BODY);
 }
 
 billord_params_status billord_params_parse(billord_params *params, const char *text,
-                                           size_t text_bytes, billord_param_source source,
+                                           size_t text_bytes, billord_http_param_source source,
                                            billord_http_detail *out_detail)
 {
     BILLORD_ASSERT(params != NULL);
@@ -264,7 +264,7 @@ billord_params_status billord_params_parse(billord_params *params, const char *t
 
 billord_params_status billord_params_add(billord_params *params, const char *name,
                                          size_t name_bytes, const char *value, size_t value_bytes,
-                                         billord_param_source source,
+                                         billord_http_param_source source,
                                          billord_http_detail *out_detail)
 {
     BILLORD_ASSERT(params != NULL);
@@ -282,14 +282,14 @@ billord_params_status billord_params_add(billord_params *params, const char *nam
     return status;
 }
 
-const billord_param *billord_params_find(const billord_params *params, const char *name)
+const billord_http_param *billord_params_find(const billord_params *params, const char *name)
 {
     BILLORD_ASSERT(params != NULL);
     BILLORD_ASSERT(name != NULL);
     return find_bytes(params, name, strlen(name));
 }
 
-billord_err billord_params_encode(const billord_params *params, billord_param_source source,
+billord_err billord_params_encode(const billord_params *params, billord_http_param_source source,
                                   char *out, size_t out_capacity, size_t *out_bytes)
 {
     BILLORD_ASSERT(params != NULL);
@@ -300,7 +300,7 @@ billord_err billord_params_encode(const billord_params *params, billord_param_so
     billord__sink_init_text(&sink, out, out_capacity);
     bool first = true;
     for (uint32_t i = 0; i < params->count; i++) {
-        const billord_param *param = &params->items[i];
+        const billord_http_param *param = &params->items[i];
         if (param->source != source) {
             continue;
         }
@@ -346,7 +346,7 @@ static billord_params_status array_collect(const billord_params *params, const c
 {
     uint32_t index_max = 0;
     for (uint32_t i = 0; i < params->count; i++) {
-        const billord_param *param = &params->items[i];
+        const billord_http_param *param = &params->items[i];
         if (param->name_bytes < base_bytes || memcmp(param->name, base_name, base_bytes) != 0) {
             continue;
         }
@@ -387,7 +387,7 @@ static billord_params_status array_check(const billord_params *params, const cha
             billord__http_detail_set(detail, element_name, strlen(element_name));
             return BILLORD_PARAMS_E_ARRAY_GAP;
         }
-        const billord_param *element = &params->items[element_items[k]];
+        const billord_http_param *element = &params->items[element_items[k]];
         if (element->value_bytes == 0 || memchr(element->value, ',', element->value_bytes)) {
             billord__http_detail_set(detail, element_name, strlen(element_name));
             return BILLORD_PARAMS_E_ARRAY_ELEMENT;
@@ -442,7 +442,7 @@ billord_params_status billord_params_join_indexed(const billord_params *params,
     }
     size_t written = 0;
     for (uint32_t k = 0; k < index_max; k++) {
-        const billord_param *element = &params->items[element_items[k]];
+        const billord_http_param *element = &params->items[element_items[k]];
         if (k > 0) {
             out_value[written++] = ',';
         }

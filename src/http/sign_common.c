@@ -38,7 +38,7 @@ billord_api_code billord_sign_status_api_code(billord_sign_status status)
 
 /* ---- Sorting ---------------------------------------------------------------------------- */
 
-static int name_compare(const billord_param *a, const billord_param *b)
+static int name_compare(const billord_http_param *a, const billord_http_param *b)
 {
     size_t const common_bytes = a->name_bytes < b->name_bytes ? a->name_bytes : b->name_bytes;
     int const order = memcmp(a->name, b->name, common_bytes);
@@ -55,7 +55,7 @@ uint32_t billord__params_sorted(const billord_params *params, unsigned source_ma
     size_t const excluded_bytes = excluded_name != NULL ? strlen(excluded_name) : 0;
     uint32_t kept = 0;
     for (uint32_t i = 0; i < params->count; i++) {
-        const billord_param *param = &params->items[i];
+        const billord_http_param *param = &params->items[i];
         if (((unsigned)param->source & source_mask) == 0) {
             continue;
         }

@@ -33,7 +33,7 @@ static void v1_string_to_sign_write(const billord_params *params, const char *me
     billord__sink_str(sink, method);
     billord__sink_str(sink, "&%2F&");
     for (uint32_t i = 0; i < order_count; i++) {
-        const billord_param *param = &params->items[order[i]];
+        const billord_http_param *param = &params->items[order[i]];
         if (i > 0) {
             billord__sink_str(sink, "%26");   /* enc("&") */
         }
@@ -116,7 +116,7 @@ billord_sign_status billord_sign_v1_check_complete(const billord_params *params,
     size_t const required_count = sizeof v1_required_params / sizeof v1_required_params[0];
     for (size_t i = 0; i < required_count; i++) {
         const v1_required *required = &v1_required_params[i];
-        const billord_param *param = billord_params_find(params, required->name);
+        const billord_http_param *param = billord_params_find(params, required->name);
         bool present = param != NULL && param->value_bytes > 0;
         if (present && required->value_required != NULL) {
             present = strcmp(param->value, required->value_required) == 0;
@@ -142,7 +142,7 @@ billord_sign_status billord_sign_v1_verify(const billord_params *params, const c
     if (status != BILLORD_SIGN_OK) {
         return status;
     }
-    const billord_param *given = billord_params_find(params, V1_SIGNATURE_NAME);
+    const billord_http_param *given = billord_params_find(params, V1_SIGNATURE_NAME);
     BILLORD_ASSERT(given != NULL);
     /* The length is public (always 28 for a real signature); only the bytes are secret. */
     if (given->value_bytes != BILLORD_SIGN_V1_SIGNATURE_BYTES ||

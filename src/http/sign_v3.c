@@ -336,7 +336,7 @@ static void v3_canonical_write(const billord_sign_v3_request *request, const sig
     uint32_t const order_count =
         billord__params_sorted(request->params, BILLORD_PARAM_SOURCE_QUERY, NULL, order);
     for (uint32_t i = 0; i < order_count; i++) {
-        const billord_param *param = &request->params->items[order[i]];
+        const billord_http_param *param = &request->params->items[order[i]];
         if (i > 0) {
             billord__sink_str(sink, "&");
         }

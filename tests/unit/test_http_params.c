@@ -177,7 +177,7 @@ Test(http_params, parse_keeps_order_and_decodes, .timeout = 5)
     cr_expect(eq(str, (char *)params.items[2].value, "\xC3\xBC"));
     cr_expect(eq(u32, params.items[2].value_bytes, 2));
     cr_expect(eq(int, params.items[0].source, BILLORD_PARAM_SOURCE_QUERY));
-    const billord_param *found = billord_params_find(&params, "a");
+    const billord_http_param *found = billord_params_find(&params, "a");
     cr_assert(not(eq(ptr, (void *)found, NULL)));
     cr_expect(eq(str, (char *)found->value, "x y"));
     cr_expect(eq(ptr, (void *)billord_params_find(&params, "d"), NULL));
@@ -668,5 +668,5 @@ Test(http_params, parse_with_an_unknown_source_is_a_programmer_error, .signal = 
 {
     billord_params params;
     params_fresh(&params);
-    (void)billord_params_parse(&params, "a=1", 3, (billord_param_source)7, NULL);
+    (void)billord_params_parse(&params, "a=1", 3, (billord_http_param_source)7, NULL);
 }

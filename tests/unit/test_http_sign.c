@@ -69,7 +69,7 @@ static char arena[ARENA_BYTES];
 
 /* Build params from a table; client_token (may be NULL) replaces ClientToken's value. */
 static void v1_params_build(billord_params *params, const kv *table, size_t table_count,
-                            const char *client_token, billord_param_source source)
+                            const char *client_token, billord_http_param_source source)
 {
     billord_params_init(params, arena, sizeof arena);
     for (size_t i = 0; i < table_count; i++) {
@@ -84,7 +84,7 @@ static void v1_params_build(billord_params *params, const kv *table, size_t tabl
 }
 
 static void signature_add(billord_params *params, const char *signature,
-                          billord_param_source source)
+                          billord_http_param_source source)
 {
     cr_assert(eq(int, billord_params_add(params, "Signature", 9, signature, strlen(signature),
                                          source, NULL),
@@ -165,7 +165,7 @@ Test(http_sign, v1_signs_query_and_body_together, .timeout = 5)
     billord_params params;
     billord_params_init(&params, arena, sizeof arena);
     for (size_t i = 0; i < V1_VECTOR_COUNT; i++) {
-        billord_param_source const source =
+        billord_http_param_source const source =
             i % 2 == 0 ? BILLORD_PARAM_SOURCE_QUERY : BILLORD_PARAM_SOURCE_BODY;
         cr_assert(eq(int, billord_params_add(&params, v1_vector[i].name, strlen(v1_vector[i].name),
                                              v1_vector[i].value, strlen(v1_vector[i].value),
