@@ -12,6 +12,7 @@
 #ifndef BILLORD_WAL_INTERNAL_H
 #define BILLORD_WAL_INTERNAL_H
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -33,6 +34,10 @@
 /* The write buffer starts at this size and grows to hold the largest record. */
 #define BILLORD__WAL_BUFFER_BYTES_INITIAL (1024u * 1024u)
 #define BILLORD__WAL_WHY_BYTES        160u
+/* O_DIRECT zero fill: buffer, offsets and lengths aligned to this (a page; covers 4Kn disks). */
+#define BILLORD__WAL_DIRECT_ALIGN_BYTES 4096u
+static_assert(BILLORD__WAL_IO_CHUNK_BYTES % BILLORD__WAL_DIRECT_ALIGN_BYTES == 0,
+              "zero-fill chunks keep O_DIRECT alignment");
 
 /* ---- wal_record.c: pure codec ------------------------------------------------------------ */
 

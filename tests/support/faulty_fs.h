@@ -11,6 +11,7 @@
  * drops the rest, and fails every later call but close. Metadata operations (create,
  * fallocate, ftruncate, rename, unlink) go to the real file system at once: the model
  * is that of a journalled file system whose metadata commits are ordered before data.
+ * Writes through an O_DIRECT descriptor are not buffered either.
  *
  * Thread-safe (the WAL's preparer thread calls it too).
  */
