@@ -87,6 +87,11 @@ static void segment_path(const billord_wal *wal, const char *dir, uint64_t lsn_f
 
 static billord_err segments_push(billord_wal *wal, uint64_t lsn_first)
 {
+    if (wal->segment_count > 0 && wal->segment_lsns[wal->segment_count - 1] == lsn_first) {
+        /* An empty segment (smaller, from an earlier segment_bytes) was replaced by the
+         * rename: same name, same entry. */
+        return BILLORD_OK;
+    }
     if (wal->segment_count == BILLORD_WAL_SEGMENTS_MAX) {
         return BILLORD_E_TOO_LARGE;
     }
@@ -99,9 +104,7 @@ static billord_err segments_push(billord_wal *wal, uint64_t lsn_first)
         wal->segment_lsns = grown;
         wal->segment_capacity = capacity;
     }
-    BILLORD_ASSERT(wal->segment_count == 0
-                   || wal->segment_lsns[wal->segment_count - 1] < lsn_first
-                   || wal->segment_lsns[wal->segment_count - 1] == lsn_first);
+    BILLORD_ASSERT(wal->segment_count == 0 || wal->segment_lsns[wal->segment_count - 1] < lsn_first);
     wal->segment_lsns[wal->segment_count++] = lsn_first;
     return BILLORD_OK;
 }

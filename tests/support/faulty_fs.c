@@ -30,10 +30,15 @@ struct faulty_fs {
     uint64_t failure_count;
     bool buffering;
     bool crashed;
+    bool crash_on_hit;          /* the fault is a power loss (faulty_fs_crash_at) */
+    uint32_t crash_writes_kept;
+    uint64_t crash_prefix_bytes;
     pending_write *pending;
     uint32_t pending_count;
     uint32_t pending_capacity;
 };
+
+static void crash_locked(faulty_fs *fs, uint32_t writes_kept, uint64_t last_prefix_bytes);
 
 /* Whether this call fails; sets errno. For pwrite, *out_short tells a short write. */
 static bool should_fail(faulty_fs *fs, faulty_op op, bool *out_short)
@@ -57,6 +62,11 @@ static bool should_fail(faulty_fs *fs, faulty_op op, bool *out_short)
         return false;
     }
     fs->failure_count++;
+    if (fs->crash_on_hit) {
+        crash_locked(fs, fs->crash_writes_kept, fs->crash_prefix_bytes);
+        errno = EIO;
+        return true;
+    }
     if (fs->mode == FAULTY_SHORT && op == FAULTY_OP_PWRITE && fs->call_count == fs->fail_at_call) {
         *out_short = true;
         return true;
@@ -413,6 +423,31 @@ uint32_t faulty_fs_pending_count(faulty_fs *fs)
 void faulty_fs_crash(faulty_fs *fs, uint32_t writes_kept, uint64_t last_prefix_bytes)
 {
     pthread_mutex_lock(&fs->mutex);
+    crash_locked(fs, writes_kept, last_prefix_bytes);
+    pthread_mutex_unlock(&fs->mutex);
+}
+
+void faulty_fs_crash_at(faulty_fs *fs, uint64_t call_index, uint32_t op_mask, uint32_t writes_kept,
+                        uint64_t last_prefix_bytes)
+{
+    faulty_fs_fail_at(fs, call_index, op_mask, FAULTY_EIO, true);
+    pthread_mutex_lock(&fs->mutex);
+    fs->crash_on_hit = true;
+    fs->crash_writes_kept = writes_kept;
+    fs->crash_prefix_bytes = last_prefix_bytes;
+    pthread_mutex_unlock(&fs->mutex);
+}
+
+bool faulty_fs_crashed(faulty_fs *fs)
+{
+    pthread_mutex_lock(&fs->mutex);
+    bool crashed = fs->crashed;
+    pthread_mutex_unlock(&fs->mutex);
+    return crashed;
+}
+
+static void crash_locked(faulty_fs *fs, uint32_t writes_kept, uint64_t last_prefix_bytes)
+{
     for (uint32_t i = 0; i < fs->pending_count; i++) {
         pending_write *write = &fs->pending[i];
         if (i < writes_kept) {
@@ -426,5 +461,4 @@ void faulty_fs_crash(faulty_fs *fs, uint32_t writes_kept, uint64_t last_prefix_b
     }
     fs->pending_count = 0;
     fs->crashed = true;
-    pthread_mutex_unlock(&fs->mutex);
 }

@@ -73,5 +73,10 @@ void faulty_fs_buffer_writes(faulty_fs *fs, bool on);
 uint32_t faulty_fs_pending_count(faulty_fs *fs);
 /** Simulate power loss (see above). */
 void faulty_fs_crash(faulty_fs *fs, uint32_t writes_kept, uint64_t last_prefix_bytes);
+/** Power loss at the call_index-th counted call of op_mask (that call fails with EIO). */
+void faulty_fs_crash_at(faulty_fs *fs, uint64_t call_index, uint32_t op_mask, uint32_t writes_kept,
+                        uint64_t last_prefix_bytes);
+/** Whether the power loss happened. */
+bool faulty_fs_crashed(faulty_fs *fs);
 
 #endif

@@ -446,3 +446,24 @@ Test(wal, stale_spare_is_discarded_at_open, .timeout = 10)
     cr_expect(eq(u64, c.count, 200u));
     billord_wal_close(wal);
 }
+
+Test(wal, empty_small_segment_is_replaced_when_a_record_does_not_fit, .timeout = 20)
+{
+    billord_wal *wal = open_wal(dir, NULL, SMALL_SEGMENT_BYTES, NULL);
+    billord_wal_close(wal);
+    /* Reopen with larger segments: a record too big for the empty 4 KiB segment. */
+    wal = open_wal(dir, NULL, 4u * SMALL_SEGMENT_BYTES, NULL);
+    uint8_t *big = calloc(1, 2u * SMALL_SEGMENT_BYTES);
+    cr_assert(big != NULL);
+    uint64_t lsn = 0;
+    cr_assert(eq(int, billord_wal_append(wal, big, 2u * SMALL_SEGMENT_BYTES, &lsn), BILLORD_OK));
+    cr_assert(eq(int, billord_wal_sync(wal), BILLORD_OK));
+    cr_expect(eq(u32, count_segments(dir), 1u));
+    cr_assert(eq(int, billord_wal_retire(wal, UINT64_MAX, NULL), BILLORD_OK));
+    billord_wal_close(wal);
+    billord_wal_recovery info;
+    wal = open_wal(dir, NULL, 4u * SMALL_SEGMENT_BYTES, &info);
+    cr_expect(eq(u64, info.lsn_last, 1u));
+    billord_wal_close(wal);
+    free(big);
+}
