@@ -1,0 +1,735 @@
+/*
+ * test_server.c: `billord serve` over real sockets. Each test starts the server in-process
+ * on a free loopback port, on a throw-away data directory seeded from fixtures/demo.json,
+ * and speaks raw HTTP/1.1 to it: SDK-style signed requests (V1 in the query or a form
+ * body, V3 in the Authorization header), replays, every limit, slow clients, tenant
+ * isolation, concurrent duplicates, gateway mode, the manual clock and a draining stop.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+#include <jansson.h>
+
+#include <billord/limits.h>
+#include <billord/server.h>
+
+#include "support/http_client.h"
+#include "support/tempdir.h"
+
+/* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
+ * libcriterion, not in billord); LeakSanitizer reads these suppressions at exit. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+    return "leak:libcriterion.so\n";
+}
+
+#define ACCOUNT_MAIN "1234567890123456"
+#define KEY_OTHER "LTAI5tDemoKey0002"
+#define SECRET_OTHER "demo-secret-0002"
+#define DEMO_CLOCK_MS 1795305600000LL   /* fixtures/demo.json "clock" */
+#define CONCURRENT_CLIENTS 16u
+
+typedef struct test_server {
+    char dir[TEMPDIR_PATH_BYTES];
+    char fixture[TEMPDIR_PATH_BYTES];
+    char request_log[TEMPDIR_PATH_BYTES];
+    billord_server_config config;
+    billord_server *server;
+    uint16_t port;
+} test_server;
+
+static void quiet(void *log_ctx, const char *line)
+{
+    (void)log_ctx;
+    (void)line;
+}
+
+static void server_start(test_server *t)
+{
+    char error_text[1024];
+    billord_err err = billord_server_start(&t->config, &t->server, error_text, sizeof error_text);
+    cr_assert(err == BILLORD_OK, "start: %s", error_text);
+    t->port = billord_server_port(t->server);
+    cr_assert(t->port != 0);
+}
+
+static void server_up(test_server *t, billord_server_auth auth, billord_server_clock clock)
+{
+    memset(t, 0, sizeof *t);
+    tempdir_make(t->dir);
+    tempdir_source_path(t->fixture, "fixtures/demo.json");
+    tempdir_join(t->request_log, t->dir, "requests.ndjson");
+    t->config.data_dir = t->dir;
+    t->config.listen_host = "127.0.0.1";
+    t->config.fixtures_path = t->fixture;
+    t->config.auth = auth;
+    t->config.clock = clock;
+    t->config.request_log_path = t->request_log;
+    t->config.log_line = quiet;
+    t->config.read_timeout_ms = 2000;
+    server_start(t);
+}
+
+static void server_restart(test_server *t)
+{
+    billord_server_stop(t->server);
+    t->server = NULL;
+    server_start(t);
+}
+
+static void server_down(test_server *t)
+{
+    billord_server_stop(t->server);
+    tempdir_remove(t->dir);
+}
+
+/* Send raw, read one answer, parse its JSON body. */
+static json_t *exchange(test_server *t, char *raw, size_t raw_bytes, http_response *response)
+{
+    cr_assert(http_roundtrip(t->port, raw, raw_bytes, response), "no answer");
+    free(raw);
+    json_error_t error;
+    json_t *body = json_loads(response->body, 0, &error);
+    return body;
+}
+
+static const char *code_of(const json_t *body)
+{
+    const char *code = json_string_value(json_object_get(body, "Code"));
+    return code != NULL ? code : "";
+}
+
+static json_int_t order_of(const json_t *body)
+{
+    return json_integer_value(json_object_get(body, "OrderId"));
+}
+
+/* A V1 GET RenewInstance of i-acc0001 with a token. */
+static json_t *renew(test_server *t, const v1_options *options, const char *token,
+                     const char *period, http_response *response)
+{
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(options, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                "i-acc0001", "Period", period, "ClientToken", token, NULL);
+    return exchange(t, raw, raw_bytes, response);
+}
+
+static void expect_error(const http_response *response, const json_t *body, int status,
+                         const char *code)
+{
+    cr_expect(eq(int, response->status, status), "body %s", response->body);
+    cr_expect(eq(str, (char *)code_of(body), (char *)code), "body %s", response->body);
+    char content_type[128];
+    cr_expect(http_header(response, "Content-Type", content_type, sizeof content_type));
+    cr_expect(eq(str, content_type, "application/json;charset=utf-8"));
+}
+
+/* ---- signatures and idempotency --------------------------------------------------------- */
+
+Test(server, v1_get_renews_and_replays_byte_for_byte, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options options = {0};
+    http_response first;
+    json_t *body = renew(&t, &options, "tok-replay", "1", &first);
+    cr_assert(eq(int, first.status, 200), "body %s", first.body);
+    cr_assert(order_of(body) > 0, "body %s", first.body);
+    cr_expect(json_object_get(body, "Code") == NULL);
+    char header[64];
+    bool replay_on_first = http_header(&first, "x-billord-idempotent-replay", header, sizeof header);
+    cr_expect(replay_on_first == false);
+
+    http_response second;
+    json_t *again = renew(&t, &options, "tok-replay", "1", &second);
+    cr_expect(eq(int, second.status, 200));
+    cr_expect(eq(str, second.body, first.body), "a replay answers the first body");
+    cr_assert(http_header(&second, "x-billord-idempotent-replay", header, sizeof header));
+    cr_expect(eq(str, header, "true"));
+
+    http_response mismatch;
+    json_t *refused = renew(&t, &options, "tok-replay", "2", &mismatch);
+    expect_error(&mismatch, refused, 400, "IdempotenceParamNotMatch");
+
+    json_decref(body);
+    json_decref(again);
+    json_decref(refused);
+    http_response_free(&first);
+    http_response_free(&second);
+    http_response_free(&mismatch);
+    server_down(&t);
+}
+
+Test(server, signature_failures_answer_their_codes, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    char old[21];
+    http_timestamp(-16 * 60, old);
+    struct {
+        v1_options options;
+        int status;
+        const char *code;
+    } cases[] = {
+        {{.corrupt_signature = true}, 400, "SignatureDoesNotMatch"},
+        {{.secret = "not-the-secret"}, 400, "SignatureDoesNotMatch"},
+        {{.key_id = "LTAI5tNoSuchKey"}, 404, "InvalidAccessKeyId.NotFound"},
+        {{.timestamp = old}, 400, "InvalidTimeStamp.Expired"},
+        {{.timestamp = "2026-11-22 00:00:00"}, 400, "InvalidParameter"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        http_response response;
+        json_t *body = renew(&t, &cases[i].options, "tok-sig", "1", &response);
+        expect_error(&response, body, cases[i].status, cases[i].code);
+        json_decref(body);
+        http_response_free(&response);
+    }
+    /* No signature at all. */
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("", &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                   "i-acc0001", "Period", "1", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    expect_error(&response, body, 400, "IncompleteSignature");
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, reused_nonce_is_refused_also_after_a_restart, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options options = {.nonce = "0123456789abcdef0123456789abcdef"};
+    http_response response;
+    json_t *body = renew(&t, &options, "tok-nonce-1", "1", &response);
+    cr_assert(eq(int, response.status, 200), "body %s", response.body);
+    json_decref(body);
+    http_response_free(&response);
+
+    body = renew(&t, &options, "tok-nonce-2", "1", &response);
+    expect_error(&response, body, 400, "SignatureNonceUsed");
+    json_decref(body);
+    http_response_free(&response);
+
+    server_restart(&t);
+    body = renew(&t, &options, "tok-nonce-3", "1", &response);
+    expect_error(&response, body, 400, "SignatureNonceUsed");
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, after_a_reboot_requests_signed_before_start_are_refused, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    billord_server_stop(t.server);
+    /* Pretend the machine rebooted: the stored boot id is another one. */
+    char path[TEMPDIR_PATH_BYTES];
+    tempdir_join(path, t.dir, "boot_id");
+    FILE *file = fopen(path, "w");
+    cr_assert(file != NULL);
+    fputs("00000000-0000-0000-0000-000000000000\n", file);
+    fclose(file);
+    server_start(&t);
+
+    char before[21];
+    http_timestamp(-60, before);
+    v1_options options = {.timestamp = before};
+    http_response response;
+    json_t *body = renew(&t, &options, "tok-reboot-1", "1", &response);
+    expect_error(&response, body, 400, "InvalidTimeStamp.Expired");
+    json_decref(body);
+    http_response_free(&response);
+
+    sleep(1);   /* a timestamp after the start, at second resolution */
+    v1_options fresh = {0};
+    body = renew(&t, &fresh, "tok-reboot-2", "1", &response);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, post_form_body_v3_header_and_xml, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options form = {.method = "POST", .form = true};
+    http_response response;
+    json_t *body = renew(&t, &form, "tok-form", "1", &response);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    cr_expect(order_of(body) > 0);
+    json_decref(body);
+    http_response_free(&response);
+
+    v3_options v3 = {.action = "RenewInstance", .port = t.port};
+    size_t raw_bytes = 0;
+    char *raw = http_v3_request(&v3, &raw_bytes, "ClientToken", "tok-v3", "InstanceId",
+                                "i-acc0001", "Period", "1", "PeriodUnit", "Month", NULL);
+    body = exchange(&t, raw, raw_bytes, &response);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    cr_expect(order_of(body) > 0);
+    json_decref(body);
+    http_response_free(&response);
+
+    v1_options xml = {.format = "XML"};
+    body = renew(&t, &xml, "tok-xml", "10", &response);
+    cr_expect(body == NULL, "XML is not JSON");
+    cr_expect(eq(int, response.status, 400));
+    char content_type[128];
+    cr_assert(http_header(&response, "Content-Type", content_type, sizeof content_type));
+    cr_expect(eq(str, content_type, "text/xml;charset=utf-8"));
+    cr_expect(strstr(response.body, "<Error>") != NULL, "body %s", response.body);
+    cr_expect(strstr(response.body, "<Code>InvalidPeriod</Code>") != NULL);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, unknown_and_missing_action, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options options = {0};
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DeleteEverything", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    expect_error(&response, body, 404, "InvalidAction.NotFound");
+    json_decref(body);
+    http_response_free(&response);
+
+    raw = http_v1_request(&options, &raw_bytes, "InstanceId", "i-acc0001", NULL);
+    body = exchange(&t, raw, raw_bytes, &response);
+    expect_error(&response, body, 400, "MissingParameter");
+    json_decref(body);
+    http_response_free(&response);
+
+    static const char other_path[] = "GET /v2/?Action=RenewInstance HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, other_path, sizeof other_path - 1, &response));
+    cr_expect(eq(int, response.status, 404));
+    http_response_free(&response);
+    server_down(&t);
+}
+
+/* ---- tenants ---------------------------------------------------------------------------- */
+
+Test(server, another_accounts_instance_answers_like_a_missing_one, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options other = {.key_id = KEY_OTHER, .secret = SECRET_OTHER};
+    http_response foreign;
+    json_t *foreign_body = renew(&t, &other, "tok-tenant", "1", &foreign);
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&other, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                "i-nosuch", "Period", "1", "ClientToken", "tok-tenant-2", NULL);
+    http_response missing;
+    json_t *missing_body = exchange(&t, raw, raw_bytes, &missing);
+    expect_error(&foreign, foreign_body, 404, "InvalidInstanceId.NotFound");
+    cr_expect(eq(int, foreign.status, missing.status));
+    json_object_del(foreign_body, "RequestId");
+    json_object_del(missing_body, "RequestId");
+    cr_expect(json_equal(foreign_body, missing_body), "%s vs %s", foreign.body, missing.body);
+    json_decref(foreign_body);
+    json_decref(missing_body);
+    http_response_free(&foreign);
+    http_response_free(&missing);
+    server_down(&t);
+}
+
+/* ---- limits ----------------------------------------------------------------------------- */
+
+Test(server, too_many_parameters_and_a_huge_value_answer_413, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    /* 65 parameters in the query. */
+    char *query = malloc(4096);
+    size_t used = (size_t)snprintf(query, 4096, "GET /?Action=RenewInstance");
+    for (int i = 0; i < 64; i++) {
+        used += (size_t)snprintf(query + used, 4096 - used, "&P%d=1", i);
+    }
+    used += (size_t)snprintf(query + used, 4096 - used, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    http_response response;
+    json_t *body = exchange(&t, query, used, &response);
+    expect_error(&response, body, 413, "RequestTooLarge");
+    json_decref(body);
+    http_response_free(&response);
+
+    /* One value of 4097 bytes, in a form body. */
+    size_t value_bytes = BILLORD_PARAM_VALUE_BYTES_MAX + 1;
+    char *raw = malloc(value_bytes + 512);
+    int head = snprintf(raw, 512,
+                        "POST / HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Type: application/x-www-form-urlencoded\r\n"
+                        "Content-Length: %zu\r\n\r\nAction=RenewInstance&ClientToken=",
+                        strlen("Action=RenewInstance&ClientToken=") + value_bytes);
+    memset(raw + head, 'a', value_bytes);
+    body = exchange(&t, raw, (size_t)head + value_bytes, &response);
+    expect_error(&response, body, 413, "RequestTooLarge");
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, a_body_over_64_kib_answers_413, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    size_t body_bytes = BILLORD_BODY_BYTES_MAX + 1;
+    char *raw = malloc(body_bytes + 512);
+    int head = snprintf(raw, 512,
+                        "POST / HTTP/1.1\r\nHost: x\r\n"
+                        "Content-Type: application/x-www-form-urlencoded\r\n"
+                        "Content-Length: %zu\r\n\r\n",
+                        body_bytes);
+    memset(raw + head, 'a', body_bytes);
+    http_response response;
+    json_t *body = exchange(&t, raw, (size_t)head + body_bytes, &response);
+    expect_error(&response, body, 413, "RequestTooLarge");
+    json_decref(body);
+    http_response_free(&response);
+
+    /* Chunked, without a length: the body is counted as it arrives. */
+    int fd = http_connect(t.port);
+    static const char chunked_head[] = "POST / HTTP/1.1\r\nHost: x\r\n"
+                                       "Content-Type: application/x-www-form-urlencoded\r\n"
+                                       "Transfer-Encoding: chunked\r\n\r\n";
+    cr_assert(http_send(fd, chunked_head, sizeof chunked_head - 1));
+    char chunk[8192 + 16];
+    int chunk_head = snprintf(chunk, sizeof chunk, "2000\r\n");
+    memset(chunk + chunk_head, 'b', 8192);
+    memcpy(chunk + chunk_head + 8192, "\r\n", 2);
+    for (int i = 0; i < 9; i++) {
+        cr_assert(http_send(fd, chunk, (size_t)chunk_head + 8192 + 2));
+    }
+    cr_assert(http_send(fd, "0\r\n\r\n", 5));
+    cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS));
+    cr_expect(eq(int, response.status, 413));
+    http_response_free(&response);
+    close(fd);
+    server_down(&t);
+}
+
+Test(server, headers_over_16_kib_answer_413_and_far_over_close_cleanly, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    size_t filler_bytes = 20 * 1024;
+    char *raw = malloc(filler_bytes + 256);
+    int head = snprintf(raw, 256, "GET /?Action=RenewInstance HTTP/1.1\r\nHost: x\r\nX-Filler: ");
+    memset(raw + head, 'h', filler_bytes);
+    memcpy(raw + head + filler_bytes, "\r\n\r\n", 4);
+    http_response response;
+    json_t *body = exchange(&t, raw, (size_t)head + filler_bytes + 4, &response);
+    expect_error(&response, body, 413, "RequestTooLarge");
+    json_decref(body);
+    http_response_free(&response);
+
+    /* Past the connection's memory: the library refuses, and nothing hangs. */
+    filler_bytes = 200 * 1024;
+    raw = malloc(filler_bytes + 256);
+    head = snprintf(raw, 256, "GET / HTTP/1.1\r\nHost: x\r\nX-Filler: ");
+    memset(raw + head, 'h', filler_bytes);
+    memcpy(raw + head + filler_bytes, "\r\n\r\n", 4);
+    int fd = http_connect(t.port);
+    (void)http_send(fd, raw, (size_t)head + filler_bytes + 4);
+    free(raw);
+    if (http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS)) {
+        cr_expect(response.status >= 400 && response.status < 500, "status %d",
+                  response.status);
+        http_response_free(&response);
+    }
+    cr_expect(http_wait_closed(fd, 5000), "the connection is closed");
+    close(fd);
+    server_down(&t);
+}
+
+Test(server, a_client_trickling_its_headers_is_cut_off, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    int fd = http_connect(t.port);
+    static const char slow[] = "GET /?Action=RenewInstance HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow";
+    bool cut = false;
+    /* One byte per second: each resets an idle timeout, but not the read deadline (2 s). */
+    for (size_t i = 0; i < sizeof slow - 1 && !cut; i++) {
+        if (!http_send(fd, slow + i, 1)) {
+            cut = true;
+            break;
+        }
+        cut = http_wait_closed(fd, 1000);
+    }
+    cr_expect(cut, "the server must disconnect a trickling client");
+    close(fd);
+
+    /* And the server still answers others. */
+    v1_options options = {0};
+    http_response response;
+    json_t *body = renew(&t, &options, "tok-after-slow", "1", &response);
+    cr_expect(eq(int, response.status, 200));
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+/* ---- keep-alive, pop-core arrays, gateway, clock ----------------------------------------- */
+
+Test(server, keep_alive_and_indexed_instance_ids, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    int fd = http_connect(t.port);
+    v1_options options = {0};
+    for (int i = 0; i < 3; i++) {
+        size_t raw_bytes = 0;
+        char *raw = http_v1_request(&options, &raw_bytes, "Action",
+                                    "ModifyInstanceAutoRenewAttribute", "RegionId", "cn-hangzhou",
+                                    "InstanceId.1", "i-acc0001", "InstanceId.2", "i-acc0002",
+                                    "AutoRenew", "true", "Duration", "1", NULL);
+        cr_assert(http_send(fd, raw, raw_bytes));
+        free(raw);
+        http_response response;
+        cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS), "answer %d on one connection",
+                  i);
+        cr_expect(eq(int, response.status, 200), "body %s", response.body);
+        http_response_free(&response);
+    }
+    close(fd);
+    server_down(&t);
+}
+
+Test(server, gateway_mode_takes_the_callers_uid, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+                                   "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                                   "Period", "1", "ClientToken", "tok-gw", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    json_decref(body);
+    http_response_free(&response);
+
+    raw = http_plain_request("", &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                             "i-acc0001", "Period", "1", NULL);
+    body = exchange(&t, raw, raw_bytes, &response);
+    expect_error(&response, body, 400, "IncompleteSignature");
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, manual_clock_moves_only_through_the_admin_endpoint, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
+    static const char advance[] =
+        "POST /admin/clock?advance_ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    http_response response;
+    cr_assert(http_roundtrip(t.port, advance, sizeof advance - 1, &response));
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    char expected[64];
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS + 60000);
+    cr_expect(eq(str, response.body, expected));
+    http_response_free(&response);
+
+    static const char bad[] =
+        "POST /admin/clock?advance_ms=-5 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, bad, sizeof bad - 1, &response));
+    cr_expect(eq(int, response.status, 400));
+    http_response_free(&response);
+
+    /* The request log stamps commands with the manual clock. */
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+                                   "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                                   "Period", "1", "ClientToken", "tok-clock", "Format", "XML",
+                                   NULL);
+    cr_assert(http_roundtrip(t.port, raw, raw_bytes, &response));
+    free(raw);
+    cr_expect(eq(int, response.status, 200));
+    http_response_free(&response);
+    billord_server_stop(t.server);
+    t.server = NULL;
+    size_t log_bytes = 0;
+    char *log = tempdir_read_file(t.request_log, &log_bytes);
+    cr_assert(log != NULL);
+    char *last = strstr(log, "tok-clock");
+    cr_assert(last != NULL, "log %s", log);
+    while (last > log && last[-1] != '\n') {
+        last--;
+    }
+    json_t *line = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
+    cr_assert(line != NULL);
+    cr_expect(eq(i64, json_integer_value(json_object_get(line, "ts_ms")), DEMO_CLOCK_MS + 60000));
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(line, "account")), ACCOUNT_MAIN));
+    json_t *logged = json_object_get(json_object_get(line, "response"), "body");
+    bool logged_order = json_integer_value(json_object_get(logged, "OrderId")) > 0;
+    cr_expect(logged_order, "the log holds the JSON body even for an XML answer");
+    bool logged_id = json_string_value(json_object_get(line, "request_id")) != NULL;
+    cr_expect(logged_id);
+    json_decref(line);
+    free(log);
+    server_start(&t);
+    server_down(&t);
+}
+
+Test(server, admin_clock_is_absent_with_the_system_clock, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    static const char advance[] =
+        "POST /admin/clock?advance_ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
+    http_response response;
+    cr_assert(http_roundtrip(t.port, advance, sizeof advance - 1, &response));
+    cr_expect(eq(int, response.status, 404));
+    http_response_free(&response);
+    server_down(&t);
+}
+
+/* ---- concurrency and stopping ----------------------------------------------------------- */
+
+typedef struct racer {
+    uint16_t port;
+    int status;
+    char code[64];
+    json_int_t order_id;
+} racer;
+
+static void *race(void *arg)
+{
+    racer *r = arg;
+    v1_options options = {0};
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&options, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                "i-acc0001", "Period", "1", "ClientToken", "tok-race", NULL);
+    http_response response;
+    if (http_roundtrip(r->port, raw, raw_bytes, &response)) {
+        json_t *body = json_loads(response.body, 0, NULL);
+        r->status = response.status;
+        snprintf(r->code, sizeof r->code, "%s", code_of(body));
+        r->order_id = order_of(body);
+        json_decref(body);
+        http_response_free(&response);
+    }
+    free(raw);
+    return NULL;
+}
+
+Test(server, concurrent_duplicates_make_exactly_one_order, .timeout = 60)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    racer racers[CONCURRENT_CLIENTS];
+    pthread_t threads[CONCURRENT_CLIENTS];
+    for (uint32_t i = 0; i < CONCURRENT_CLIENTS; i++) {
+        racers[i] = (racer){.port = t.port};
+        cr_assert(pthread_create(&threads[i], NULL, race, &racers[i]) == 0);
+    }
+    for (uint32_t i = 0; i < CONCURRENT_CLIENTS; i++) {
+        pthread_join(threads[i], NULL);
+    }
+    json_int_t order_id = 0;
+    for (uint32_t i = 0; i < CONCURRENT_CLIENTS; i++) {
+        if (racers[i].status == 200) {
+            cr_expect(order_id == 0 || order_id == racers[i].order_id, "one order id");
+            order_id = racers[i].order_id;
+        } else {
+            cr_expect(eq(int, racers[i].status, 403));
+            cr_expect(eq(str, racers[i].code, "LastTokenProcessing"));
+        }
+    }
+    cr_assert(order_id > 0, "someone got the order");
+
+    /* Exactly one order for the instance beyond the fixture's: list them. */
+    v1_options options = {0};
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", "InstanceId",
+                                "i-acc0001", "PageSize", "100", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    cr_assert(eq(int, response.status, 200), "body %s", response.body);
+    size_t renew_orders = 0;
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value) {
+        if (!json_is_array(value) && !json_is_object(value)) {
+            continue;
+        }
+        /* The list, wherever it sits: count our order id in the text. */
+    }
+    char needle[32];
+    snprintf(needle, sizeof needle, "%lld", (long long)order_id);
+    for (const char *at = strstr(response.body, needle); at != NULL;
+         at = strstr(at + 1, needle)) {
+        renew_orders++;
+    }
+    cr_expect(eq(sz, renew_orders, 1), "body %s", response.body);
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+typedef struct stopper {
+    billord_server *server;
+} stopper;
+
+static void *stop_server(void *arg)
+{
+    stopper *s = arg;
+    billord_server_stop(s->server);
+    return NULL;
+}
+
+Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    v1_options options = {.method = "POST", .form = true};
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&options, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                "i-acc0001", "Period", "1", "ClientToken", "tok-drain", NULL);
+    /* Headers and half the body, then the stop, then the rest. */
+    size_t half = raw_bytes - 10;
+    int fd = http_connect(t.port);
+    cr_assert(http_send(fd, raw, half));
+    usleep(200 * 1000);
+    stopper s = {t.server};
+    pthread_t thread;
+    cr_assert(pthread_create(&thread, NULL, stop_server, &s) == 0);
+    usleep(300 * 1000);
+    cr_assert(http_send(fd, raw + half, raw_bytes - half));
+    http_response response;
+    cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS), "the request in flight is answered");
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    http_response_free(&response);
+    close(fd);
+    free(raw);
+    pthread_join(thread, NULL);
+
+    /* The order it made is durable: a restart replays the token. */
+    t.server = NULL;
+    server_start(&t);
+    json_t *body = NULL;
+    options = (v1_options){.method = "POST", .form = true};
+    raw = http_v1_request(&options, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                          "i-acc0001", "Period", "1", "ClientToken", "tok-drain", NULL);
+    body = exchange(&t, raw, raw_bytes, &response);
+    cr_expect(eq(int, response.status, 200));
+    char header[16];
+    cr_expect(http_header(&response, "x-billord-idempotent-replay", header, sizeof header));
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
