@@ -90,6 +90,18 @@ billord_err billord_db_seed(billord_db *db, const billord_fixture *fixture);
 billord_err billord_db_execute(billord_db *db, const billord_command *command,
                                billord_outcome *out_outcome);
 
+#define BILLORD_DB_EXECUTE_MANY_MAX BILLORD_BATCH_COMMANDS_MAX
+
+/**
+ * Execute count commands (1..BILLORD_DB_EXECUTE_MANY_MAX) as billord_db_execute() would,
+ * accepted in order, and wait once for all of them: for callers that hold several
+ * independent commands at a time (replay, a batching gateway, the benchmark). They may
+ * share a group commit or spread over several. Returns the first non-OK status of any
+ * command (every outcome is written).
+ */
+billord_err billord_db_execute_many(billord_db *db, const billord_command *commands, size_t count,
+                                    billord_outcome *out_outcomes);
+
 /** The engine, for reads from any thread. Owned by db. */
 billord_engine *billord_db_engine(billord_db *db);
 

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +39,7 @@ typedef struct db_waiter {
     uint64_t token_hash;
     struct db_waiter *token_next;           /* chain of its in-flight bucket */
     struct db_waiter *queue_next;
-    bool done;
-    pthread_cond_t done_cv;
+    sem_t *done;                            /* posted once its outcome is written */
 } db_waiter;
 
 struct billord_db {
@@ -238,15 +238,16 @@ static void complete(billord_db *db, db_waiter **waiters, size_t count,
         db->stats.batch_commands_max = count;
     }
     for (size_t i = 0; i < count; i++) {
-        db_waiter *waiter = waiters[i];
-        *waiter->outcome = outcomes[i];
-        if (waiter->token != NULL) {
-            in_flight_remove(db, waiter);
+        *waiters[i]->outcome = outcomes[i];
+        if (waiters[i]->token != NULL) {
+            in_flight_remove(db, waiters[i]);
         }
-        waiter->done = true;
-        pthread_cond_signal(&waiter->done_cv);
     }
     pthread_mutex_unlock(&db->lock);
+    /* Wake outside the lock: woken callers must not queue up on it (a lock convoy). */
+    for (size_t i = 0; i < count; i++) {
+        sem_post(waiters[i]->done);
+    }
 }
 
 /* Take up to BILLORD_BATCH_COMMANDS_MAX queued waiters; 0 when closing and drained. */
@@ -308,8 +309,8 @@ static billord_err refuse(billord_db *db, const billord_command *command, billor
     return err;
 }
 
-/* Enqueue and wait; called with db->lock held, returns with it held. */
-static void enqueue_and_wait(billord_db *db, db_waiter *waiter)
+/* Enqueue; called with db->lock held. */
+static void enqueue(billord_db *db, db_waiter *waiter)
 {
     waiter->queue_next = NULL;
     if (db->queue_tail != NULL) {
@@ -320,29 +321,30 @@ static void enqueue_and_wait(billord_db *db, db_waiter *waiter)
     db->queue_tail = waiter;
     db->queue_count++;
     pthread_cond_signal(&db->work_cv);
-    while (!waiter->done) {
-        pthread_cond_wait(&waiter->done_cv, &db->lock);
-    }
 }
 
-billord_err billord_db_execute(billord_db *db, const billord_command *command,
-                               billord_outcome *out_outcome)
+/*
+ * Accept one command: answer it at once (parameter error, read, token in flight, refusal)
+ * or enqueue it. Returns true when it was enqueued (its outcome comes with a post of
+ * waiter->done). Called without the lock.
+ */
+static bool accept_one(billord_db *db, db_waiter *waiter, billord_err *out_err)
 {
-    BILLORD_ASSERT(db != NULL && command != NULL && out_outcome != NULL);
+    const billord_command *command = waiter->command;
+    billord_outcome *outcome = waiter->outcome;
+    *out_err = BILLORD_OK;
     const char *token = NULL;
-    if (!billord_engine_validate(command, out_outcome, &token)) {
-        return BILLORD_OK;                  /* a parameter error: nothing to decide or log */
+    if (!billord_engine_validate(command, outcome, &token)) {
+        return false;                       /* a parameter error: nothing to decide or log */
     }
     if (command->kind == BILLORD_COMMAND_REQUEST && billord_action_is_read(command->action)) {
         json_t *fields = NULL;
-        billord_err err = billord_engine_query(db->engine, command, out_outcome, &fields);
+        *out_err = billord_engine_query(db->engine, command, outcome, &fields);
         json_decref(fields);
-        return err;
+        return false;
     }
-    db_waiter waiter = {.command = command, .outcome = out_outcome, .token = token};
-    if (token != NULL) {
-        waiter.token_hash = token_hash(command->account, token);
-    }
+    waiter->token = token;
+    waiter->token_hash = token != NULL ? token_hash(command->account, token) : 0;
     pthread_mutex_lock(&db->lock);
     billord_err err = BILLORD_OK;
     if (db->closing) {
@@ -352,29 +354,83 @@ billord_err billord_db_execute(billord_db *db, const billord_command *command,
     } else if (db->queue_count >= db->queue_capacity) {
         err = BILLORD_E_QUEUE_FULL;
         db->stats.rejected_queue_full++;
-    } else if (token != NULL && in_flight_contains(db, &waiter)) {
+    } else if (token != NULL && in_flight_contains(db, waiter)) {
         /* Accepted but not yet durable and answered: say so at once, never wait. */
         db->stats.answered_in_flight++;
         pthread_mutex_unlock(&db->lock);
-        memset(out_outcome, 0, sizeof *out_outcome);
-        memcpy(out_outcome->request_id, command->request_id, sizeof out_outcome->request_id);
-        out_outcome->code = BILLORD_API_LAST_TOKEN_PROCESSING;
-        snprintf(out_outcome->message, sizeof out_outcome->message, "%s",
+        memset(outcome, 0, sizeof *outcome);
+        memcpy(outcome->request_id, command->request_id, sizeof outcome->request_id);
+        outcome->code = BILLORD_API_LAST_TOKEN_PROCESSING;
+        snprintf(outcome->message, sizeof outcome->message, "%s",
                  billord_api_code_message(BILLORD_API_LAST_TOKEN_PROCESSING));
-        return BILLORD_OK;
+        return false;
     }
     if (err != BILLORD_OK) {
         pthread_mutex_unlock(&db->lock);
-        return refuse(db, command, out_outcome, err);
+        *out_err = refuse(db, command, outcome, err);
+        return false;
     }
-    pthread_cond_init(&waiter.done_cv, NULL);
     if (token != NULL) {
-        in_flight_add(db, &waiter);
+        in_flight_add(db, waiter);
     }
-    enqueue_and_wait(db, &waiter);
+    enqueue(db, waiter);
     pthread_mutex_unlock(&db->lock);
-    pthread_cond_destroy(&waiter.done_cv);
-    return BILLORD_OK;
+    return true;
+}
+
+static void wait_posts(sem_t *done, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        while (sem_wait(done) != 0) {
+            BILLORD_ASSERT(errno == EINTR);
+        }
+    }
+}
+
+billord_err billord_db_execute(billord_db *db, const billord_command *command,
+                               billord_outcome *out_outcome)
+{
+    BILLORD_ASSERT(db != NULL && command != NULL && out_outcome != NULL);
+    sem_t done;
+    sem_init(&done, 0, 0);
+    db_waiter waiter = {.command = command, .outcome = out_outcome, .done = &done};
+    billord_err err = BILLORD_OK;
+    if (accept_one(db, &waiter, &err)) {
+        wait_posts(&done, 1);
+    }
+    sem_destroy(&done);
+    return err;
+}
+
+billord_err billord_db_execute_many(billord_db *db, const billord_command *commands, size_t count,
+                                    billord_outcome *out_outcomes)
+{
+    BILLORD_ASSERT(db != NULL && commands != NULL && out_outcomes != NULL);
+    BILLORD_ASSERT(count <= BILLORD_DB_EXECUTE_MANY_MAX);
+    db_waiter *waiters = calloc(count, sizeof *waiters);
+    if (waiters == NULL) {
+        for (size_t i = 0; i < count; i++) {
+            answer_unavailable(&commands[i], &out_outcomes[i]);
+        }
+        return BILLORD_E_NOMEM;
+    }
+    sem_t done;
+    sem_init(&done, 0, 0);
+    size_t enqueued = 0;
+    billord_err first_err = BILLORD_OK;
+    for (size_t i = 0; i < count; i++) {
+        waiters[i] = (db_waiter){.command = &commands[i], .outcome = &out_outcomes[i],
+                                 .done = &done};
+        billord_err err = BILLORD_OK;
+        enqueued += accept_one(db, &waiters[i], &err);
+        if (first_err == BILLORD_OK) {
+            first_err = err;
+        }
+    }
+    wait_posts(&done, enqueued);
+    sem_destroy(&done);
+    free(waiters);
+    return first_err;
 }
 
 /* ---- open, recovery, close -------------------------------------------------------- */

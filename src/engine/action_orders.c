@@ -94,6 +94,11 @@ static billord_err pay_apply(engine_ctx *ctx, engine_request *request, billord_o
         billord__outcome_error(outcome, BILLORD_API_INVALID_PAYMENT_METHOD_MISSING, NULL);
         return BILLORD_OK;
     }
+    billord_instance updated;
+    err = billord__order_effect_plan(&order, &instance, ctx->now_ms, &updated);
+    if (err != BILLORD_OK) {
+        return err;                         /* before any write: this command only */
+    }
     bool paid = false;
     payment_split split;
     err = billord__payment_take(ctx, order.account, instance.product, order.amount_micros, &paid,
@@ -110,10 +115,11 @@ static billord_err pay_apply(engine_ctx *ctx, engine_request *request, billord_o
     order.coupon_paid_micros = split.coupon_micros;
     order.balance_paid_micros = split.balance_micros;
     order.credit_paid_micros = split.credit_micros;
-    instance.unpaid_order_count--;
+    BILLORD_ASSERT(updated.unpaid_order_count > 0);
+    updated.unpaid_order_count--;
     err = billord__store_order_put(ctx->store, ctx->txn, &order, false);
     if (err == BILLORD_OK) {
-        err = billord__order_effect(ctx, &order, &instance);
+        err = billord__store_instance_put(ctx->store, ctx->txn, &updated);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);

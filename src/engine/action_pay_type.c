@@ -136,12 +136,17 @@ static billord_err pay_type_apply(engine_ctx *ctx, engine_request *request,
     order.period_count = args->used_time;
     order.period_unit = args->period_unit;
     err = billord__price_amount(&price, args->period_unit, args->used_time, &order.amount_micros);
+    billord_instance converted;
+    if (err == BILLORD_OK) {
+        err = billord__order_effect_plan(&order, &instance, ctx->now_ms, &converted);
+    }
+    if (err != BILLORD_OK) {
+        return err;                         /* before any write: this command only */
+    }
     bool paid = false;
     payment_split split = {0, 0, 0};
-    if (err == BILLORD_OK) {
-        err = billord__payment_take(ctx, instance.account, instance.product,
-                                    order.amount_micros, &paid, &split);
-    }
+    err = billord__payment_take(ctx, instance.account, instance.product, order.amount_micros,
+                                &paid, &split);
     if (err != BILLORD_OK) {
         return err;
     }
@@ -152,12 +157,13 @@ static billord_err pay_type_apply(engine_ctx *ctx, engine_request *request,
         order.balance_paid_micros = split.balance_micros;
         order.credit_paid_micros = split.credit_micros;
     } else {
-        instance.unpaid_order_count++;
+        /* A due payment: the instance stays PostPaid until the order is paid. */
+        converted = instance;
+        converted.unpaid_order_count++;
     }
     err = billord__store_order_put(ctx->store, ctx->txn, &order, true);
     if (err == BILLORD_OK) {
-        err = paid ? billord__order_effect(ctx, &order, &instance)
-                   : billord__store_instance_put(ctx->store, ctx->txn, &instance);
+        err = billord__store_instance_put(ctx->store, ctx->txn, &converted);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);

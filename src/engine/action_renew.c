@@ -67,9 +67,8 @@ static void renew_validate(engine_request *request, billord_outcome *outcome)
 }
 
 /* The state checks before payment; false (with the outcome set) on the first refusal. */
-static bool renew_allowed(const engine_ctx *ctx, const renew_args *args,
-                          const billord_instance *instance, int64_t *out_expires_ms,
-                          billord_outcome *outcome)
+static bool renew_allowed(const renew_args *args, const billord_instance *instance,
+                          int64_t *out_expires_ms, billord_outcome *outcome)
 {
     if (instance->charge_type != BILLORD_CHARGE_PREPAID) {
         billord__outcome_error(outcome, BILLORD_API_CHARGE_TYPE_VIOLATION, NULL);
@@ -94,7 +93,6 @@ static bool renew_allowed(const engine_ctx *ctx, const renew_args *args,
         billord__outcome_error(outcome, BILLORD_API_INVALID_PERIOD, NULL);
         return false;
     }
-    (void)ctx;
     *out_expires_ms = expires_ms;
     return true;
 }
@@ -114,7 +112,7 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
         return err;
     }
     int64_t expires_ms = 0;
-    if (!renew_allowed(ctx, args, &instance, &expires_ms, outcome)) {
+    if (!renew_allowed(args, &instance, &expires_ms, outcome)) {
         return BILLORD_OK;
     }
     billord_account account;
@@ -137,9 +135,14 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
     order.period_count = args->period;
     order.period_unit = args->period_unit;
     err = billord__price_amount(&price, args->period_unit, args->period, &order.amount_micros);
-    if (err != BILLORD_OK) {
-        return err;
+    billord_instance renewed;
+    if (err == BILLORD_OK) {
+        err = billord__order_effect_plan(&order, &instance, ctx->now_ms, &renewed);
     }
+    if (err != BILLORD_OK) {
+        return err;                         /* before any write: this command only */
+    }
+    BILLORD_ASSERT(renewed.expires_ms == expires_ms);
     bool paid = false;
     payment_split split;
     err = billord__payment_take(ctx, instance.account, instance.product, order.amount_micros,
@@ -160,9 +163,8 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
     order.credit_paid_micros = split.credit_micros;
     err = billord__store_order_put(ctx->store, ctx->txn, &order, true);
     if (err == BILLORD_OK) {
-        err = billord__order_effect(ctx, &order, &instance);
+        err = billord__store_instance_put(ctx->store, ctx->txn, &renewed);
     }
-    BILLORD_ASSERT(err != BILLORD_OK || instance.expires_ms == expires_ms);
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);
         outcome->has_order_id = true;

@@ -37,6 +37,8 @@ struct billord_engine {
     int64_t clock_ms;                       /* latest command time applied */
     engine_pending pending;                 /* writer's */
     billord_coupon coupon_scratch[BILLORD_COUPONS_PER_ACCOUNT_MAX];  /* writer's */
+    billord_token_record token_scratch;     /* writer's */
+    struct engine_request *request_scratch; /* writer's */
 };
 
 /* One write or read being applied. */
@@ -166,9 +168,13 @@ void billord__order_init(engine_ctx *ctx, const engine_request *request,
                          const billord_instance *instance, billord_order_kind kind,
                          billord_order *out_order);
 
-/** Apply a paid order's effect to its instance (expiry, status, charge type). */
-billord_err billord__order_effect(engine_ctx *ctx, const billord_order *order,
-                                  billord_instance *instance);
+/**
+ * What paying order at paid_ms does to its instance (expiry, status, charge type), into
+ * *out_instance. Pure, so that it can run before anything is written.
+ * @return BILLORD_OK or BILLORD_E_OVERFLOW (*out_instance untouched).
+ */
+billord_err billord__order_effect_plan(const billord_order *order, const billord_instance *instance,
+                                       int64_t paid_ms, billord_instance *out_instance);
 
 /* ---- in-flight tokens (pending.c) ---- */
 void billord__pending_clear(engine_pending *pending);

@@ -31,32 +31,31 @@ void billord__order_init(engine_ctx *ctx, const engine_request *request,
     memcpy(out_order->request_id, ctx->command->request_id, sizeof out_order->request_id);
 }
 
-billord_err billord__order_effect(engine_ctx *ctx, const billord_order *order,
-                                  billord_instance *instance)
+billord_err billord__order_effect_plan(const billord_order *order, const billord_instance *instance,
+                                       int64_t paid_ms, billord_instance *out_instance)
 {
-    BILLORD_ASSERT(order->status == BILLORD_ORDER_PAID);
     BILLORD_ASSERT(strcmp(order->instance, instance->id) == 0);
+    billord_instance updated = *instance;
     int64_t expires_ms = 0;
+    billord_err err;
     if (order->kind == BILLORD_ORDER_CHANGE_PAY_TYPE) {
         /* Pay-as-you-go becomes a subscription that runs from the payment. */
-        billord_err err = billord_time_add_period(order->paid_ms, order->period_unit,
-                                                  order->period_count, &expires_ms);
-        if (err != BILLORD_OK) {
-            return err;
-        }
-        instance->charge_type = BILLORD_CHARGE_PREPAID;
+        err = billord_time_add_period(paid_ms, order->period_unit, order->period_count,
+                                      &expires_ms);
+        updated.charge_type = BILLORD_CHARGE_PREPAID;
     } else {
         /* A renewal counts from the current expiry, also when already expired. */
-        billord_err err = billord_time_add_period(instance->expires_ms, order->period_unit,
-                                                  order->period_count, &expires_ms);
-        if (err != BILLORD_OK) {
-            return err;
-        }
+        err = billord_time_add_period(instance->expires_ms, order->period_unit,
+                                      order->period_count, &expires_ms);
     }
-    instance->expires_ms = expires_ms;
-    if (instance->status == BILLORD_STATUS_EXPIRED || instance->status == BILLORD_STATUS_LOCKED ||
-        instance->status == BILLORD_STATUS_FROZEN) {
-        instance->status = BILLORD_STATUS_RUNNING;
+    if (err != BILLORD_OK) {
+        return err;
     }
-    return billord__store_instance_put(ctx->store, ctx->txn, instance);
+    updated.expires_ms = expires_ms;
+    if (updated.status == BILLORD_STATUS_EXPIRED || updated.status == BILLORD_STATUS_LOCKED ||
+        updated.status == BILLORD_STATUS_FROZEN) {
+        updated.status = BILLORD_STATUS_RUNNING;
+    }
+    *out_instance = updated;
+    return BILLORD_OK;
 }

@@ -208,6 +208,7 @@ static billord_err db_put_encoded(billord_store *store, MDB_txn *txn, billord_db
                                   MDB_val key)
 {
     MDB_val value = val_of(store->encode_buffer.data, store->encode_buffer.size);
+    store->put_count++;
     return billord__store_err(mdb_put(txn, store->dbis[db], &key, &value, 0));
 }
 
@@ -215,6 +216,7 @@ static billord_err db_put_empty(billord_store *store, MDB_txn *txn, billord_db_i
                                 MDB_val key)
 {
     MDB_val value = {0, NULL};
+    store->put_count++;
     return billord__store_err(mdb_put(txn, store->dbis[db], &key, &value, 0));
 }
 
@@ -531,6 +533,7 @@ billord_err billord__store_tokens_prune(billord_store *store, MDB_txn *txn, int6
             break;
         }
         MDB_val token_key = val_of(bytes + 8, key.mv_size - 8);
+        store->put_count++;
         rc = mdb_del(txn, store->dbis[BILLORD_DB_TOKENS], &token_key, NULL);
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
             break;

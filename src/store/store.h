@@ -45,6 +45,7 @@ typedef struct billord_store {
     MDB_env *env;
     MDB_dbi dbis[BILLORD_DB_COUNT];
     msgpack_sbuffer encode_buffer;          /* the writer's */
+    uint64_t put_count;                     /* the writer's: puts and deletes so far */
 } billord_store;
 
 /** Name of a db (for tools). */
