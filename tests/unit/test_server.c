@@ -481,6 +481,54 @@ Test(server, a_client_trickling_its_headers_is_cut_off, .timeout = 30)
     server_down(&t);
 }
 
+Test(server, connections_past_the_cap_answer_503, .timeout = 30)
+{
+    test_server t;
+    memset(&t, 0, sizeof t);
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    billord_server_stop(t.server);
+    t.config.connections_max = 2;
+    server_start(&t);
+    int idle_1 = http_connect(t.port);
+    int idle_2 = http_connect(t.port);
+    usleep(200 * 1000);     /* let the daemon accept both */
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+                                   "Action", "DescribeOrders", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    expect_error(&response, body, 503, "ServiceUnavailable");
+    char connection[32];
+    cr_assert(http_header(&response, "Connection", connection, sizeof connection));
+    cr_expect(eq(str, connection, "close"));
+    json_decref(body);
+    http_response_free(&response);
+    close(idle_1);
+    close(idle_2);
+    usleep(200 * 1000);
+    raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes, "Action",
+                             "DescribeOrders", NULL);
+    body = exchange(&t, raw, raw_bytes, &response);
+    cr_expect(eq(int, response.status, 200), "served again once under the cap");
+    json_decref(body);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, an_idle_connection_is_closed, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    billord_server_stop(t.server);
+    t.config.idle_timeout_s = 1;
+    t.config.read_timeout_ms = 20000;   /* so that only the idle timeout can close it */
+    server_start(&t);
+    int fd = http_connect(t.port);
+    cr_expect(http_wait_closed(fd, 4000), "closed after about a second of silence");
+    close(fd);
+    server_down(&t);
+}
+
 /* ---- keep-alive, pop-core arrays, gateway, clock ----------------------------------------- */
 
 Test(server, keep_alive_and_indexed_instance_ids, .timeout = 30)
