@@ -155,6 +155,21 @@ static enum MHD_Result answer_early(billord_server *server, struct MHD_Connectio
     answer decided = {.close_connection = close_connection};
     billord__server_exec_error(code, message, request_id, NULL, false, false,
                                &decided.response);
+    if (server->request_log != NULL) {
+        /* Refused before its parameters were read: logged without account, action, params. */
+        server_request_log_entry entry = {
+            .ts_ms = billord_clock_now_ms(&server->clock),
+            .account = "",
+            .action = "",
+            .params = NULL,
+            .param_count = 0,
+            .status = decided.response.status,
+            .body_json = decided.response.body,
+            .body_json_bytes = decided.response.body_bytes,
+            .request_id = request_id,
+        };
+        (void)billord__request_log_write(server->request_log, &entry);
+    }
     billord__server_log(&server->logger, BILLORD_SERVER_LOG_INFO, "billord: - %d %s request_id=%s (%s)",
                         decided.response.status, billord_api_code_text(code), request_id,
                         message);

@@ -316,6 +316,21 @@ Test(server, unknown_and_missing_action, .timeout = 30)
     cr_assert(http_roundtrip(t.port, other_path, sizeof other_path - 1, &response));
     cr_expect(eq(int, response.status, 404));
     http_response_free(&response);
+
+    /* Every request has its log line, also those refused before the engine. */
+    billord_server_stop(t.server);
+    t.server = NULL;
+    size_t log_bytes = 0;
+    char *log = tempdir_read_file(t.request_log, &log_bytes);
+    cr_assert(log != NULL);
+    size_t lines = 0;
+    for (const char *at = strchr(log, '\n'); at != NULL; at = strchr(at + 1, '\n')) {
+        lines++;
+    }
+    cr_expect(eq(sz, lines, 3), "log %s", log);
+    cr_expect(strstr(log, "\"account\":\"\",\"action\":\"\"") != NULL, "log %s", log);
+    free(log);
+    server_start(&t);
     server_down(&t);
 }
 
