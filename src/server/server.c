@@ -704,14 +704,15 @@ static billord_err start_daemon(billord_server *server, const billord_server_con
     unsigned int idle_timeout_s =
         config->idle_timeout_s != 0 ? config->idle_timeout_s : BILLORD_SERVER_IDLE_TIMEOUT_S;
     server->daemon = MHD_start_daemon(
-        flags, config->listen_port, NULL, NULL, handle, server, MHD_OPTION_SOCK_ADDR,
+        flags, config->listen_port, NULL, NULL, handle, server,
+        /* The logger first, so that the library prints nothing before it is set. */
+        MHD_OPTION_EXTERNAL_LOGGER, library_log, server, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&address, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned int)(server->connections_max + BILLORD_SERVER_CONNECTIONS_OVERFLOW),
         MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)BILLORD_SERVER_CONNECTION_MEMORY_BYTES, MHD_OPTION_URI_LOG_CALLBACK, uri_logged,
         server, MHD_OPTION_NOTIFY_COMPLETED, request_completed, server,
-        MHD_OPTION_NOTIFY_CONNECTION, connection_notified, server, MHD_OPTION_EXTERNAL_LOGGER,
-        library_log, server, MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, connection_notified, server, MHD_OPTION_END);
     if (server->daemon == NULL) {
         snprintf(error_text, error_text_bytes, "--listen %s:%u: cannot listen",
                  config->listen_host != NULL ? config->listen_host
