@@ -43,6 +43,7 @@ total_failed=0
 run_suites build "release" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 if [ "${BILLORD_TEST_SKIP_ASAN:-0}" != "1" ]; then
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     run_suites build-asan "asan+ubsan" -DCMAKE_BUILD_TYPE=Debug -DBILLORD_SANITIZE=ON
 fi
 echo "tests: $total_passed passed, $total_failed failed"
