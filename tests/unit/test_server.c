@@ -6,6 +6,8 @@
  * isolation, concurrent duplicates, gateway mode, the manual clock and a draining stop.
  */
 #include <pthread.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -795,4 +797,57 @@ Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
     json_decref(body);
     http_response_free(&response);
     server_down(&t);
+}
+
+/* ---- the program ------------------------------------------------------------------------ */
+
+Test(server, the_billord_program_serves_and_exits_0_on_sigterm, .timeout = 60)
+{
+    const char *build_dir = getenv("BILLORD_BUILD_DIR");
+    if (build_dir == NULL) {
+        cr_skip_test("BILLORD_BUILD_DIR is not set (run through ctest)");
+    }
+    char program[TEMPDIR_PATH_BYTES];
+    snprintf(program, sizeof program, "%s/billord", build_dir);
+    char dir[TEMPDIR_PATH_BYTES];
+    char data[TEMPDIR_PATH_BYTES];
+    char fixture[TEMPDIR_PATH_BYTES];
+    tempdir_make(dir);
+    tempdir_join(data, dir, "data");
+    tempdir_source_path(fixture, "fixtures/demo.json");
+    int pipe_fds[2];
+    cr_assert(pipe(pipe_fds) == 0);
+    pid_t pid = fork();
+    cr_assert(pid >= 0);
+    if (pid == 0) {
+        dup2(pipe_fds[1], STDERR_FILENO);
+        close(pipe_fds[0]);
+        execl(program, program, "serve", "--data", data, "--listen", "127.0.0.1:0",
+              "--fixtures", fixture, "--auth", "gateway", (char *)NULL);
+        _exit(127);
+    }
+    close(pipe_fds[1]);
+    FILE *output = fdopen(pipe_fds[0], "r");
+    char line[512];
+    unsigned port = 0;
+    while (port == 0 && fgets(line, sizeof line, output) != NULL) {
+        (void)sscanf(line, "billord: listening on http://127.0.0.1:%u", &port);
+    }
+    cr_assert(port != 0, "no listening line");
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+                                   "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                                   "Period", "1", "ClientToken", "tok-program", NULL);
+    http_response response;
+    cr_assert(http_roundtrip((uint16_t)port, raw, raw_bytes, &response));
+    free(raw);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    http_response_free(&response);
+    cr_assert(kill(pid, SIGTERM) == 0);
+    int status = 0;
+    cr_assert(waitpid(pid, &status, 0) == pid);
+    bool exited_0 = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    cr_expect(exited_0, "status %d", status);
+    fclose(output);
+    tempdir_remove(dir);
 }
