@@ -128,7 +128,7 @@ Test(fixture, demo_account_is_seeded_as_written)
     cr_expect(not(find_account(&fixture, "2000000000000002")->payment_method));
     const billord_account *poor = find_account(&fixture, "3000000000000003");
     cr_expect(poor->credit_payment);
-    cr_expect(gt(i64, poor->credit_limit_micros, 0));
+    cr_expect(poor->credit_limit_micros > 0);
     cr_expect(eq(u32, poor->access_key_count, 2));
     billord_fixture_free(&fixture);
 }
