@@ -12,6 +12,7 @@ static const struct {
     {"seed", ctl_seed, "seed --data DIR FILE            load a fixture into an empty data directory"},
     {"inspect", ctl_inspect,
      "inspect --data DIR [KIND ID]    print the store's summary or an account, instance, order, token"},
+    {"sign", ctl_sign, "sign --key K --secret S NAME=VALUE...  print a V1-signed request URL"},
 };
 
 static void usage(FILE *out)

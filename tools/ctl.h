@@ -15,6 +15,7 @@
 /* Each takes the arguments after the subcommand name (argv[0] is the subcommand). */
 int ctl_seed(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
+int ctl_sign(int argc, char **argv);
 
 /** Print a JSON object as indented "key: value" lines for people. */
 void ctl_print_human(FILE *out, const json_t *value, int indent);
