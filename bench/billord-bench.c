@@ -294,6 +294,12 @@ static void record_outcome(producer *p, const billord_outcome *outcome)
     }
 }
 
+/* The instance a producer's token number renews: fixed, so a replay repeats its original. */
+static uint32_t instance_of(const producer *p, uint64_t token_number)
+{
+    return (uint32_t)((token_number * 2654435761ULL + p->index * 40503ULL) % p->options->instances);
+}
+
 /* One command of the mix into (command, params, token, instance) storage. */
 static void next_command(producer *p, uint64_t *issued, uint64_t sequence, billord_command *command,
                          billord_param *params, char *token, char *instance)
@@ -301,21 +307,22 @@ static void next_command(producer *p, uint64_t *issued, uint64_t sequence, billo
     const bench_options *options = p->options;
     uint32_t roll = (uint32_t)(next_random(&p->seed) % 100);
     const char *period = "1";
-    if (roll < options->percent_replay && *issued > 0) {
-        snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index,
-                 (unsigned long long)(next_random(&p->seed) % *issued));
-    } else if (roll < options->percent_replay + options->percent_mismatch && *issued > 0) {
-        snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index,
-                 (unsigned long long)(next_random(&p->seed) % *issued));
-        period = "2";
+    uint64_t token_number = 0;
+    if (roll < options->percent_replay + options->percent_mismatch && *issued > 0) {
+        /* An earlier token of this producer: same parameters (replay) or another Period. */
+        token_number = next_random(&p->seed) % *issued;
+        snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index, (unsigned long long)token_number);
+        period = roll < options->percent_replay ? "1" : "2";
     } else if (roll < options->percent_replay + options->percent_mismatch +
                           options->percent_duplicate) {
         uint64_t shared = __atomic_fetch_add(p->shared_counter, 1, __ATOMIC_RELAXED);
-        snprintf(token, BENCH_TOKEN_BYTES, "dup-%llu", (unsigned long long)(shared / 2));
+        token_number = shared / 2;
+        snprintf(token, BENCH_TOKEN_BYTES, "dup-%llu", (unsigned long long)token_number);
     } else {
-        snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index, (unsigned long long)(*issued)++);
+        token_number = (*issued)++;
+        snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index, (unsigned long long)token_number);
     }
-    snprintf(instance, 32, "i-bench%07u", (uint32_t)(next_random(&p->seed) % options->instances));
+    snprintf(instance, 32, "i-bench%07u", instance_of(p, token_number));
     renew_command(command, params, instance, token, period, ((uint64_t)p->index << 40) | sequence);
 }
 
