@@ -12,7 +12,15 @@ static const struct {
     {"seed", ctl_seed, "seed --data DIR FILE            load a fixture into an empty data directory"},
     {"inspect", ctl_inspect,
      "inspect --data DIR [KIND ID]    print the store's summary or an account, instance, order, token"},
+    {"events", ctl_events, "events --data DIR [--since SEQ]  print outbox events (reminders, renewals, expiry)"},
     {"sign", ctl_sign, "sign --key K --secret S NAME=VALUE...  print a V1-signed request URL"},
+    {"replay", ctl_replay,
+     "replay --data DIR [--expect] LOG...  apply recorded request logs or log segments\n"
+     "  replay --target URL --keys FILE LOG...  send recorded request logs to a server"},
+    {"digest", ctl_digest, "digest --data DIR                one hash of the whole state"},
+    {"verify", ctl_verify,
+     "verify --data DIR               check the log, LMDB, indexes and money invariants"},
+    {"wal", ctl_wal, "wal list|dump --data DIR|PATH    list or dump log records"},
 };
 
 static void usage(FILE *out)

@@ -16,6 +16,11 @@
 int ctl_seed(int argc, char **argv);
 int ctl_inspect(int argc, char **argv);
 int ctl_sign(int argc, char **argv);
+int ctl_replay(int argc, char **argv);
+int ctl_digest(int argc, char **argv);
+int ctl_verify(int argc, char **argv);
+int ctl_wal(int argc, char **argv);
+int ctl_events(int argc, char **argv);
 
 /** Print a JSON object as indented "key: value" lines for people. */
 void ctl_print_human(FILE *out, const json_t *value, int indent);

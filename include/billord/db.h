@@ -41,6 +41,7 @@ typedef struct billord_db_config {
     uint64_t wal_segment_bytes;         /* 0: the log's default */
     const char *archive_dir;            /* NULL: retired segments are deleted */
     billord_lmdb_mode lmdb_mode;
+    const billord_lifecycle_policy *policy; /* NULL: the defaults (docs/lifecycle.md) */
     const billord_fs *fs;               /* NULL: POSIX; retained */
     bool wal_preparer_inline;           /* tests: prepare segments on the writer thread */
     /* Optional: one line of operator log output (no newline); NULL prints to stderr. */

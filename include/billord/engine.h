@@ -24,6 +24,7 @@
 
 #include <billord/error.h>
 #include <billord/fixture.h>
+#include <billord/lifecycle.h>
 #include <billord/limits.h>
 #include <billord/model.h>
 
@@ -63,6 +64,7 @@ typedef struct billord_outcome {
     bool has_order_id;
     uint64_t order_id;
     bool idempotent_replay;                 /* a stored answer to an earlier command */
+    bool tick_more_due;                     /* a tick left due instances for the next tick */
 } billord_outcome;
 
 /* How LMDB itself syncs (docs/durability.md, "LMDB mode"). */
@@ -83,6 +85,8 @@ typedef struct billord_engine_config {
     uint64_t map_bytes;                     /* 0: BILLORD_MAP_BYTES_DEFAULT */
     int64_t token_retention_ms;             /* 0: BILLORD_TOKEN_RETENTION_MS_DEFAULT */
     billord_lmdb_mode lmdb_mode;
+    const billord_lifecycle_policy *policy; /* NULL: the defaults; copied at open. Replay
+                                               must use the same policy as the original. */
 } billord_engine_config;
 
 /**
@@ -164,6 +168,14 @@ billord_err billord_engine_access_key_find(billord_engine *engine, const char *a
 
 /** Force LMDB's data and meta pages to disk (mdb_env_sync); the writer's thread. */
 billord_err billord_engine_sync(billord_engine *engine);
+
+/**
+ * Outbox events with seq > after_seq, in order, at most max_count, as a JSON array of
+ * objects {seq, kind, account, instance, time, order_id, detail} (caller json_decref()s).
+ * Any thread.
+ */
+billord_err billord_engine_events(billord_engine *engine, uint64_t after_seq, uint32_t max_count,
+                                  json_t **out_events);
 
 /** The LSN last applied to the store (0 when none). */
 billord_err billord_engine_applied_lsn(billord_engine *engine, uint64_t *out_lsn);

@@ -112,7 +112,21 @@ typedef struct billord_instance {
     uint32_t auto_renew_duration;
     billord_period_unit auto_renew_period_unit;   /* MONTH or YEAR */
     uint32_t unpaid_order_count;        /* open (Unpaid) orders on this instance */
+    /* Lifecycle bookkeeping (docs/lifecycle.md). */
+    uint32_t charge_days_before;        /* 0: the product's default (HSS: 1..7 allowed) */
+    int64_t lifecycle_expires_ms;       /* the expiry the fields below refer to */
+    uint32_t reminders_sent_mask;       /* BILLORD_REMINDER_* sent for that expiry */
+    bool auto_renew_attempted;          /* an AutoRenew order was made for that expiry */
+    uint64_t auto_renew_order_id;       /* the open (Unpaid) AutoRenew order, 0: none */
+    int64_t schedule_due_ms;            /* this instance's row in the schedule, 0: none */
+    int64_t auto_renew_from_ms;         /* when AutoRenewal was last switched on, 0: always */
 } billord_instance;
+
+/* Reminder bits of billord_instance.reminders_sent_mask. */
+#define BILLORD_REMINDER_7_DAYS 0x1u
+#define BILLORD_REMINDER_3_DAYS 0x2u
+#define BILLORD_REMINDER_1_DAY 0x4u
+#define BILLORD_REMINDER_NOT_RENEWAL 0x8u
 
 typedef struct billord_order {
     uint64_t id;
@@ -131,7 +145,25 @@ typedef struct billord_order {
     int64_t cancelled_ms;               /* 0 while not cancelled */
     char client_token[BILLORD_CLIENT_TOKEN_BYTES_MAX + 1];   /* "" when none */
     char request_id[BILLORD_REQUEST_ID_BYTES + 1];          /* "" for seeded orders */
+    /* AutoRenew orders: the retry schedule, fixed when the order is created. */
+    int64_t first_attempt_ms;           /* 0 for other kinds */
+    int64_t attempts_until_ms;          /* no attempt at or after this time (the expiry) */
+    uint32_t attempt_count;             /* payment attempts made */
 } billord_order;
+
+#define BILLORD_EVENT_KIND_BYTES_MAX 32u
+#define BILLORD_EVENT_DETAIL_BYTES_MAX 64u
+
+/* One outbox event (docs/lifecycle.md): read by notifiers through a cursor (seq). */
+typedef struct billord_event {
+    uint64_t seq;                       /* 1, 2, ... in the order the engine emitted them */
+    char kind[BILLORD_EVENT_KIND_BYTES_MAX + 1];     /* "ExpiryReminder", "Expired", ... */
+    char account[BILLORD_ACCOUNT_ID_BYTES_MAX + 1];
+    char instance[BILLORD_INSTANCE_ID_BYTES_MAX + 1];
+    int64_t at_ms;                      /* the (command) time it was emitted */
+    uint64_t order_id;                  /* 0: none */
+    char detail[BILLORD_EVENT_DETAIL_BYTES_MAX + 1]; /* e.g. "days_before=3", "attempt=2" */
+} billord_event;
 
 /* Names on the wire and in fixtures ("ecs", "PrePaid", "Running", ...). */
 const char *billord_product_name(billord_product product);

@@ -534,7 +534,8 @@ static billord_err open_parts(billord_db *db, const billord_db_config *config,
     billord_engine_config engine_config = {.data_dir = config->data_dir,
                                            .map_bytes = config->map_bytes,
                                            .token_retention_ms = config->token_retention_ms,
-                                           .lmdb_mode = config->lmdb_mode};
+                                           .lmdb_mode = config->lmdb_mode,
+                                           .policy = config->policy};
     billord_err err = billord_engine_open(&engine_config, &db->engine);
     if (err != BILLORD_OK) {
         snprintf(info->error_text, sizeof info->error_text, "%s/state: %s", config->data_dir,

@@ -178,10 +178,27 @@ static billord_err modify_apply(engine_ctx *ctx, engine_request *request, billor
         if (err != BILLORD_OK) {
             return err;
         }
+        bool was_auto = instance.renewal_status == BILLORD_RENEWAL_AUTO;
+        bool is_auto = args->renewal_status == BILLORD_RENEWAL_AUTO;
+        if (was_auto && !is_auto) {
+            /* Switching auto-renewal off cancels its open order: the caller renews by hand. */
+            err = billord__auto_order_cancel(ctx, &instance);
+        } else if (is_auto && !was_auto) {
+            /* Charges start at the first slot from now, for the current expiry. */
+            instance.auto_renew_from_ms = ctx->now_ms;
+            instance.auto_renew_attempted = false;
+        }
+        if (instance.renewal_status != args->renewal_status) {
+            /* Reminder windows already past for the new mode are not sent late. */
+            instance.reminders_sent_mask |=
+                billord__reminders_already_past(instance.expires_ms, ctx->now_ms);
+        }
         instance.renewal_status = args->renewal_status;
         instance.auto_renew_duration = args->duration;
         instance.auto_renew_period_unit = args->period_unit;
-        err = billord__store_instance_put(ctx->store, ctx->txn, &instance);
+        if (err == BILLORD_OK) {
+            err = billord__instance_save(ctx, &instance);
+        }
         if (err != BILLORD_OK) {
             return err;
         }
@@ -206,8 +223,11 @@ static void describe_validate(engine_request *request, billord_outcome *outcome)
     ids_and_region(request, outcome);
 }
 
-static json_t *renew_attribute(const billord_instance *instance)
+static json_t *renew_attribute(engine_ctx *ctx, const billord_instance *instance,
+                               billord_err *out_err)
 {
+    int64_t next_attempt_ms = 0, lock_ms = 0, release_ms = 0;
+    *out_err = billord__lifecycle_view(ctx, instance, &next_attempt_ms, &lock_ms, &release_ms);
     json_t *item = json_object();
     json_object_set_new(item, "InstanceId", json_string(instance->id));
     json_object_set_new(item, "AutoRenewEnabled",
@@ -218,10 +238,9 @@ static json_t *renew_attribute(const billord_instance *instance)
     json_object_set_new(item, "RenewalStatus",
                         json_string(billord_renewal_status_name(instance->renewal_status)));
     json_object_set_new(item, "ExpiredTime", billord__json_time_or_null(instance->expires_ms));
-    /* The lifecycle schedule is not computed yet: no attempt, lock or release is planned. */
-    json_object_set_new(item, "NextAutoRenewAttempt", json_null());
-    json_object_set_new(item, "LockTime", json_null());
-    json_object_set_new(item, "ReleaseTime", json_null());
+    json_object_set_new(item, "NextAutoRenewAttempt", billord__json_time_or_null(next_attempt_ms));
+    json_object_set_new(item, "LockTime", billord__json_time_or_null(lock_ms));
+    json_object_set_new(item, "ReleaseTime", billord__json_time_or_null(release_ms));
     return item;
 }
 
@@ -245,7 +264,11 @@ static billord_err describe_query(engine_ctx *ctx, engine_request *request,
             json_decref(list);
             return err;
         }
-        json_array_append_new(list, renew_attribute(&instance));
+        json_array_append_new(list, renew_attribute(ctx, &instance, &err));
+        if (err != BILLORD_OK) {
+            json_decref(list);
+            return err;
+        }
     }
     json_t *fields = json_object();
     json_object_set_new(fields, "TotalCount", json_integer(args->instance_count));

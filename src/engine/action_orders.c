@@ -117,9 +117,15 @@ static billord_err pay_apply(engine_ctx *ctx, engine_request *request, billord_o
     order.credit_paid_micros = split.credit_micros;
     BILLORD_ASSERT(updated.unpaid_order_count > 0);
     updated.unpaid_order_count--;
+    if (updated.auto_renew_order_id == order.id) {
+        updated.auto_renew_order_id = 0;
+    }
     err = billord__store_order_put(ctx->store, ctx->txn, &order, false);
     if (err == BILLORD_OK) {
-        err = billord__store_instance_put(ctx->store, ctx->txn, &updated);
+        err = billord__event_emit(ctx, "OrderPaid", &updated, order.id, NULL);
+    }
+    if (err == BILLORD_OK) {
+        err = billord__instance_save(ctx, &updated);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);
@@ -143,9 +149,15 @@ static billord_err cancel_apply(engine_ctx *ctx, engine_request *request,
     order.status = BILLORD_ORDER_CANCELLED;
     order.cancelled_ms = ctx->now_ms;
     instance.unpaid_order_count--;
+    if (instance.auto_renew_order_id == order.id) {
+        instance.auto_renew_order_id = 0;
+    }
     err = billord__store_order_put(ctx->store, ctx->txn, &order, false);
     if (err == BILLORD_OK) {
-        err = billord__store_instance_put(ctx->store, ctx->txn, &instance);
+        err = billord__event_emit(ctx, "OrderCancelled", &instance, order.id, NULL);
+    }
+    if (err == BILLORD_OK) {
+        err = billord__instance_save(ctx, &instance);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);

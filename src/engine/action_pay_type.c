@@ -163,7 +163,13 @@ static billord_err pay_type_apply(engine_ctx *ctx, engine_request *request,
     }
     err = billord__store_order_put(ctx->store, ctx->txn, &order, true);
     if (err == BILLORD_OK) {
-        err = billord__store_instance_put(ctx->store, ctx->txn, &converted);
+        err = billord__event_emit(ctx, "OrderCreated", &converted, order.id, NULL);
+    }
+    if (err == BILLORD_OK && paid) {
+        err = billord__event_emit(ctx, "OrderPaid", &converted, order.id, NULL);
+    }
+    if (err == BILLORD_OK) {
+        err = billord__instance_save(ctx, &converted);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);

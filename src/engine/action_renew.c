@@ -163,7 +163,13 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
     order.credit_paid_micros = split.credit_micros;
     err = billord__store_order_put(ctx->store, ctx->txn, &order, true);
     if (err == BILLORD_OK) {
-        err = billord__store_instance_put(ctx->store, ctx->txn, &renewed);
+        err = billord__event_emit(ctx, "OrderCreated", &renewed, order.id, NULL);
+    }
+    if (err == BILLORD_OK) {
+        err = billord__event_emit(ctx, "OrderPaid", &renewed, order.id, NULL);
+    }
+    if (err == BILLORD_OK) {
+        err = billord__instance_save(ctx, &renewed);
     }
     if (err == BILLORD_OK) {
         billord__outcome_ok(outcome);

@@ -73,6 +73,14 @@ static billord_err load_meta(billord_engine *engine)
         err = BILLORD_OK;
     }
     if (err == BILLORD_OK) {
+        err = billord__store_meta_get_u64(engine->store, txn, "next_event_seq",
+                                          &engine->next_event_seq);
+        if (err == BILLORD_E_NOT_FOUND) {
+            engine->next_event_seq = 1;
+            err = BILLORD_OK;
+        }
+    }
+    if (err == BILLORD_OK) {
         err = billord__store_meta_get_i64(engine->store, txn, "clock_ms", &engine->clock_ms);
         if (err == BILLORD_E_NOT_FOUND) {
             engine->clock_ms = 0;
@@ -109,6 +117,11 @@ billord_err billord_engine_open(const billord_engine_config *config, billord_eng
     if (engine->request_scratch == NULL) {
         free(engine);
         return BILLORD_E_NOMEM;
+    }
+    if (config->policy != NULL) {
+        engine->policy = *config->policy;
+    } else {
+        billord_lifecycle_policy_default(&engine->policy);
     }
     engine->token_retention_ms = config->token_retention_ms != 0
                                      ? config->token_retention_ms
@@ -265,6 +278,7 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
         }
     }
     uint64_t next_order_id_before = ctx->engine->next_order_id;
+    uint64_t next_event_seq_before = ctx->engine->next_event_seq;
     uint64_t puts_before = ctx->store->put_count;
     billord_err err = def->apply(ctx, request, outcome);
     if (err == BILLORD_OK && tokened && outcome_memoizable(outcome)) {
@@ -273,6 +287,7 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
     if (err != BILLORD_OK && ctx->store->put_count == puts_before) {
         /* Nothing was written yet: only this command fails, the batch goes on. */
         ctx->engine->next_order_id = next_order_id_before;
+        ctx->engine->next_event_seq = next_event_seq_before;
         outcome_for_failure(err, outcome);
         return BILLORD_OK;
     }
@@ -280,6 +295,25 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
         billord__pending_add(&ctx->engine->pending, ctx->command, request->client_token);
     }
     /* A failure after writes leaves the batch transaction half-changed: the batch fails. */
+    return err;
+}
+
+/* Time passes: run the lifecycle steps due by now. A failure after writes fails the batch. */
+static billord_err run_tick(engine_ctx *ctx, billord_outcome *outcome)
+{
+    uint64_t puts_before = ctx->store->put_count;
+    uint64_t next_order_id_before = ctx->engine->next_order_id;
+    uint64_t next_event_seq_before = ctx->engine->next_event_seq;
+    bool more_due = false;
+    billord_err err = billord__lifecycle_tick(ctx, &more_due);
+    if (err != BILLORD_OK && ctx->store->put_count == puts_before) {
+        ctx->engine->next_order_id = next_order_id_before;
+        ctx->engine->next_event_seq = next_event_seq_before;
+        outcome_for_failure(err, outcome);
+        return BILLORD_OK;
+    }
+    billord__outcome_ok(outcome);
+    outcome->tick_more_due = more_due;
     return err;
 }
 
@@ -317,7 +351,7 @@ static billord_err apply_command(billord_engine *engine, MDB_txn *txn,
                                 ? NULL
                                 : billord__action_find(command->action);
     if (command->kind == BILLORD_COMMAND_TICK) {
-        billord__outcome_ok(outcome);
+        err = run_tick(&ctx, outcome);
     } else if (def == NULL || command->account == NULL) {
         billord__outcome_error(outcome, BILLORD_API_ACTION_NOT_FOUND, NULL);
     } else if (def->validate(request, outcome), billord__outcome_failed(outcome)) {
@@ -337,7 +371,7 @@ static billord_err apply_command(billord_engine *engine, MDB_txn *txn,
 /* ---- batches ---------------------------------------------------------------------- */
 
 static billord_err finish_batch(billord_engine *engine, MDB_txn *txn, uint64_t applied_lsn,
-                                uint64_t next_order_id_before)
+                                uint64_t next_order_id_before, uint64_t next_event_seq_before)
 {
     billord_store *store = engine->store;
     uint32_t pruned = 0;
@@ -346,6 +380,9 @@ static billord_err finish_batch(billord_engine *engine, MDB_txn *txn, uint64_t a
                                                   BILLORD_TOKENS_PRUNED_PER_BATCH_MAX, &pruned);
     if (err == BILLORD_OK && engine->next_order_id != next_order_id_before) {
         err = billord__store_meta_put_u64(store, txn, "next_order_id", engine->next_order_id);
+    }
+    if (err == BILLORD_OK && engine->next_event_seq != next_event_seq_before) {
+        err = billord__store_meta_put_u64(store, txn, "next_event_seq", engine->next_event_seq);
     }
     if (err == BILLORD_OK) {
         err = billord__store_meta_put_i64(store, txn, "clock_ms", engine->clock_ms);
@@ -364,6 +401,7 @@ billord_err billord_engine_submit(billord_engine *engine, const billord_command 
     BILLORD_ASSERT(engine != NULL && commands != NULL && out_outcomes != NULL);
     BILLORD_ASSERT(count >= 1 && count <= BILLORD_BATCH_COMMANDS_MAX);
     uint64_t next_order_id_before = engine->next_order_id;
+    uint64_t next_event_seq_before = engine->next_event_seq;
     int64_t clock_before_ms = engine->clock_ms;
     bool hook_ran = false;
     MDB_txn *txn = NULL;
@@ -377,7 +415,7 @@ billord_err billord_engine_submit(billord_engine *engine, const billord_command 
         hook_ran = err == BILLORD_OK;
     }
     if (err == BILLORD_OK) {
-        err = finish_batch(engine, txn, applied_lsn, next_order_id_before);
+        err = finish_batch(engine, txn, applied_lsn, next_order_id_before, next_event_seq_before);
     }
     if (err == BILLORD_OK) {
         err = billord__store_err(mdb_txn_commit(txn));
@@ -395,6 +433,7 @@ billord_err billord_engine_submit(billord_engine *engine, const billord_command 
     }
     /* Nothing of the batch is stored: take back what it advanced and say so per command. */
     engine->next_order_id = next_order_id_before;
+    engine->next_event_seq = next_event_seq_before;
     engine->clock_ms = clock_before_ms;
     for (size_t i = 0; i < count; i++) {
         memset(&out_outcomes[i], 0, sizeof out_outcomes[i]);

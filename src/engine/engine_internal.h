@@ -12,6 +12,7 @@
 #include <lmdb.h>
 
 #include <billord/engine.h>
+#include <billord/lifecycle.h>
 
 #include "core/fingerprint.h"
 #include "store/store.h"
@@ -32,6 +33,8 @@ typedef struct engine_pending {
 
 struct billord_engine {
     billord_store *store;
+    billord_lifecycle_policy policy;
+    uint64_t next_event_seq;                /* writer's; persisted in meta per batch */
     int64_t token_retention_ms;
     uint64_t next_order_id;                 /* writer's; persisted in meta per batch */
     int64_t clock_ms;                       /* latest command time applied */
@@ -39,6 +42,7 @@ struct billord_engine {
     billord_coupon coupon_scratch[BILLORD_COUPONS_PER_ACCOUNT_MAX];  /* writer's */
     billord_token_record token_scratch;     /* writer's */
     struct engine_request *request_scratch; /* writer's */
+    char tick_ids[BILLORD_TICK_INSTANCES_MAX][BILLORD_INSTANCE_ID_BYTES_MAX + 1]; /* writer's */
 };
 
 /* One write or read being applied. */
@@ -183,6 +187,49 @@ bool billord__pending_contains(const engine_pending *pending, const char *accoun
 /** Remember (command->account, token); token must live as long as the batch. */
 void billord__pending_add(engine_pending *pending, const billord_command *command,
                           const char *token);
+
+/* ---- lifecycle (lifecycle.c, lifecycle_steps.c) ---- */
+typedef enum step_kind {
+    STEP_NONE = 0,
+    STEP_REMIND,            /* detail: the reminder bit */
+    STEP_FIRST_CHARGE,
+    STEP_RETRY,
+    STEP_EXPIRE,
+    STEP_FREEZE,
+    STEP_RELEASE,
+} step_kind;
+
+typedef struct lifecycle_step {
+    step_kind kind;
+    int64_t at_ms;
+    uint32_t detail;
+} lifecycle_step;
+
+const billord_product_policy *billord__policy_of(const billord_engine *engine,
+                                                 billord_product product);
+/** The next attempt of an AutoRenew order's fixed schedule (0: none left). */
+int64_t billord__next_attempt_ms(const billord_product_policy *policy, const billord_order *order);
+/** An instance's next lifecycle step (pure); open_order: its open AutoRenew order or NULL. */
+lifecycle_step billord__next_step(const billord_product_policy *policy,
+                                  const billord_instance *instance, const billord_order *open_order);
+/**
+ * Write an instance: reset its lifecycle bookkeeping when its expiry moved, recompute its
+ * next step and move its schedule row. Every write of an instance goes through here.
+ */
+billord_err billord__instance_save(engine_ctx *ctx, billord_instance *instance);
+/** The reminder bits whose windows (for expires_ms) lie before now_ms. */
+uint32_t billord__reminders_already_past(int64_t expires_ms, int64_t now_ms);
+/** Append an outbox event (at ctx->now_ms). */
+billord_err billord__event_emit(engine_ctx *ctx, const char *kind, const billord_instance *instance,
+                                uint64_t order_id, const char *detail);
+/** Run every step due by ctx->now_ms for up to BILLORD_TICK_INSTANCES_MAX instances. */
+billord_err billord__lifecycle_tick(engine_ctx *ctx, bool *out_more_due);
+/** The visible schedule of an instance (0 where none): for Describe and inspect. */
+billord_err billord__lifecycle_view(engine_ctx *ctx, const billord_instance *instance,
+                                    int64_t *out_next_attempt_ms, int64_t *out_lock_ms,
+                                    int64_t *out_release_ms);
+/** Cancel an instance's open AutoRenew order (events included); instance is updated, not saved. */
+billord_err billord__auto_order_cancel(engine_ctx *ctx, billord_instance *instance);
 
 /* ---- responses (json_time.c) ---- */
 /** An RFC 3339 string for a time, or JSON null for 0 (none). */

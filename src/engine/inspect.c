@@ -46,8 +46,10 @@ static json_t *account_json(billord_store *store, MDB_txn *txn, const billord_ac
     return object;
 }
 
-static json_t *instance_json(const billord_instance *instance)
+static json_t *instance_json(engine_ctx *ctx, const billord_instance *instance, billord_err *out_err)
 {
+    int64_t next_attempt_ms = 0, lock_ms = 0, release_ms = 0;
+    *out_err = billord__lifecycle_view(ctx, instance, &next_attempt_ms, &lock_ms, &release_ms);
     json_t *object = json_object();
     json_object_set_new(object, "id", json_string(instance->id));
     json_object_set_new(object, "account", json_string(instance->account));
@@ -69,6 +71,14 @@ static json_t *instance_json(const billord_instance *instance)
     json_object_set_new(object, "auto_renew_period_unit",
                         json_string(billord_period_unit_name(instance->auto_renew_period_unit)));
     json_object_set_new(object, "unpaid_order_count", json_integer(instance->unpaid_order_count));
+    json_object_set_new(object, "next_auto_renew_attempt", billord__json_time_or_null(next_attempt_ms));
+    json_object_set_new(object, "lock_time", billord__json_time_or_null(lock_ms));
+    json_object_set_new(object, "release_time", billord__json_time_or_null(release_ms));
+    json_object_set_new(object, "open_auto_renew_order",
+                        instance->auto_renew_order_id != 0
+                            ? json_integer((json_int_t)instance->auto_renew_order_id)
+                            : json_null());
+    json_object_set_new(object, "next_lifecycle_step", billord__json_time_or_null(instance->schedule_due_ms));
     return object;
 }
 
@@ -149,6 +159,10 @@ static billord_err summary_json(billord_engine *engine, MDB_txn *txn, json_t **o
         clock_ms = 0;
     }
     json_object_set_new(object, "clock", billord__json_time_or_null(clock_ms));
+    if (billord__store_meta_get_u64(engine->store, txn, "next_event_seq", &value) != BILLORD_OK) {
+        value = 1;
+    }
+    json_object_set_new(object, "events", json_integer((json_int_t)(value - 1)));
     *out_json = object;
     return BILLORD_OK;
 }
@@ -171,7 +185,8 @@ static billord_err inspect_in(billord_engine *engine, MDB_txn *txn, billord_insp
         billord_instance instance;
         err = billord__store_instance_get(store, txn, id, &instance);
         if (err == BILLORD_OK) {
-            *out_json = instance_json(&instance);
+            engine_ctx ctx = {engine, store, txn, NULL, engine->clock_ms};
+            *out_json = instance_json(&ctx, &instance, &err);
         }
     } else if (kind == BILLORD_INSPECT_ORDER) {
         uint64_t order_id = 0;

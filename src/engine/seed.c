@@ -52,8 +52,11 @@ static billord_err seed_rest(billord_engine *engine, MDB_txn *txn, const billord
     for (size_t i = 0; i < fixture->price_count && err == BILLORD_OK; i++) {
         err = billord__store_price_put(store, txn, &fixture->prices[i]);
     }
+    /* Instances go through instance_save so that each gets its schedule row. */
+    engine_ctx ctx = {engine, store, txn, NULL, fixture->has_clock ? fixture->clock_ms : 0};
     for (size_t i = 0; i < fixture->instance_count && err == BILLORD_OK; i++) {
-        err = billord__store_instance_put(store, txn, &fixture->instances[i]);
+        billord_instance instance = fixture->instances[i];
+        err = billord__instance_save(&ctx, &instance);
     }
     uint64_t next_order_id = BILLORD_ORDER_ID_FIRST;
     for (size_t i = 0; i < fixture->order_count && err == BILLORD_OK; i++) {

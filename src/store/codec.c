@@ -344,7 +344,7 @@ billord_err billord__decode_price(const void *bytes, size_t bytes_len, billord_p
 void billord__encode_instance(msgpack_sbuffer *buffer, const billord_instance *instance)
 {
     field_writer writer;
-    writer_begin(&writer, buffer, 14);
+    writer_begin(&writer, buffer, 21);
     put_str(&writer, instance->account);
     put_u64(&writer, instance->product);
     put_str(&writer, instance->region);
@@ -359,6 +359,13 @@ void billord__encode_instance(msgpack_sbuffer *buffer, const billord_instance *i
     put_u64(&writer, instance->auto_renew_duration);
     put_u64(&writer, instance->auto_renew_period_unit);
     put_u64(&writer, instance->unpaid_order_count);
+    put_u64(&writer, instance->charge_days_before);
+    put_i64(&writer, instance->lifecycle_expires_ms);
+    put_u64(&writer, instance->reminders_sent_mask);
+    put_bool(&writer, instance->auto_renew_attempted);
+    put_u64(&writer, instance->auto_renew_order_id);
+    put_i64(&writer, instance->schedule_due_ms);
+    put_i64(&writer, instance->auto_renew_from_ms);
 }
 
 billord_err billord__decode_instance(const void *bytes, size_t bytes_len, const char *id,
@@ -368,7 +375,7 @@ billord_err billord__decode_instance(const void *bytes, size_t bytes_len, const 
     memset(&instance, 0, sizeof instance);
     copy_id(instance.id, sizeof instance.id, id);
     field_reader reader;
-    reader_begin(&reader, bytes, bytes_len, 14);
+    reader_begin(&reader, bytes, bytes_len, 21);
     get_str(&reader, instance.account, sizeof instance.account);
     instance.product = get_ranged(&reader, BILLORD_PRODUCT_ECS, BILLORD_PRODUCT_HSS);
     get_str(&reader, instance.region, sizeof instance.region);
@@ -383,6 +390,13 @@ billord_err billord__decode_instance(const void *bytes, size_t bytes_len, const 
     instance.auto_renew_duration = get_ranged(&reader, 0, 1000);
     instance.auto_renew_period_unit = get_ranged(&reader, BILLORD_PERIOD_WEEK, BILLORD_PERIOD_YEAR);
     instance.unpaid_order_count = get_ranged(&reader, 0, UINT32_MAX);
+    instance.charge_days_before = get_ranged(&reader, 0, 7);
+    instance.lifecycle_expires_ms = get_i64(&reader);
+    instance.reminders_sent_mask = get_ranged(&reader, 0, 0xf);
+    instance.auto_renew_attempted = get_bool(&reader);
+    instance.auto_renew_order_id = get_u64(&reader);
+    instance.schedule_due_ms = get_i64(&reader);
+    instance.auto_renew_from_ms = get_i64(&reader);
     billord_err err = reader_end(&reader);
     if (err == BILLORD_OK) {
         *out = instance;
@@ -395,7 +409,7 @@ billord_err billord__decode_instance(const void *bytes, size_t bytes_len, const 
 void billord__encode_order(msgpack_sbuffer *buffer, const billord_order *order)
 {
     field_writer writer;
-    writer_begin(&writer, buffer, 15);
+    writer_begin(&writer, buffer, 18);
     put_str(&writer, order->account);
     put_str(&writer, order->instance);
     put_u64(&writer, order->kind);
@@ -411,6 +425,9 @@ void billord__encode_order(msgpack_sbuffer *buffer, const billord_order *order)
     put_i64(&writer, order->cancelled_ms);
     put_str(&writer, order->client_token);
     put_str(&writer, order->request_id);
+    put_i64(&writer, order->first_attempt_ms);
+    put_i64(&writer, order->attempts_until_ms);
+    put_u64(&writer, order->attempt_count);
 }
 
 billord_err billord__decode_order(const void *bytes, size_t bytes_len, uint64_t id,
@@ -420,7 +437,7 @@ billord_err billord__decode_order(const void *bytes, size_t bytes_len, uint64_t 
     memset(&order, 0, sizeof order);
     order.id = id;
     field_reader reader;
-    reader_begin(&reader, bytes, bytes_len, 15);
+    reader_begin(&reader, bytes, bytes_len, 18);
     get_str(&reader, order.account, sizeof order.account);
     get_str(&reader, order.instance, sizeof order.instance);
     order.kind = get_ranged(&reader, BILLORD_ORDER_RENEW, BILLORD_ORDER_CHANGE_PAY_TYPE);
@@ -436,6 +453,9 @@ billord_err billord__decode_order(const void *bytes, size_t bytes_len, uint64_t 
     order.cancelled_ms = get_i64(&reader);
     get_str(&reader, order.client_token, sizeof order.client_token);
     get_str(&reader, order.request_id, sizeof order.request_id);
+    order.first_attempt_ms = get_i64(&reader);
+    order.attempts_until_ms = get_i64(&reader);
+    order.attempt_count = get_ranged(&reader, 0, 100000);
     billord_err err = reader_end(&reader);
     if (err == BILLORD_OK) {
         *out = order;
@@ -476,6 +496,41 @@ billord_err billord__decode_token(const void *bytes, size_t bytes_len, billord_t
         reader.failed = true;
     }
     return reader_end(&reader);
+}
+
+/* ---- outbox events ---------------------------------------------------------------- */
+
+void billord__encode_event(msgpack_sbuffer *buffer, const billord_event *event)
+{
+    field_writer writer;
+    writer_begin(&writer, buffer, 6);
+    put_str(&writer, event->kind);
+    put_str(&writer, event->account);
+    put_str(&writer, event->instance);
+    put_i64(&writer, event->at_ms);
+    put_u64(&writer, event->order_id);
+    put_str(&writer, event->detail);
+}
+
+billord_err billord__decode_event(const void *bytes, size_t bytes_len, uint64_t seq,
+                                  billord_event *out)
+{
+    billord_event event;
+    memset(&event, 0, sizeof event);
+    event.seq = seq;
+    field_reader reader;
+    reader_begin(&reader, bytes, bytes_len, 6);
+    get_str(&reader, event.kind, sizeof event.kind);
+    get_str(&reader, event.account, sizeof event.account);
+    get_str(&reader, event.instance, sizeof event.instance);
+    event.at_ms = get_i64(&reader);
+    event.order_id = get_u64(&reader);
+    get_str(&reader, event.detail, sizeof event.detail);
+    billord_err err = reader_end(&reader);
+    if (err == BILLORD_OK) {
+        *out = event;
+    }
+    return err;
 }
 
 /* ---- meta scalars ----------------------------------------------------------------- */

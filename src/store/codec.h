@@ -63,6 +63,10 @@ billord_err billord__decode_order(const void *bytes, size_t bytes_len, uint64_t 
 void billord__encode_token(msgpack_sbuffer *buffer, const billord_token_record *token);
 billord_err billord__decode_token(const void *bytes, size_t bytes_len, billord_token_record *out);
 
+void billord__encode_event(msgpack_sbuffer *buffer, const billord_event *event);
+billord_err billord__decode_event(const void *bytes, size_t bytes_len, uint64_t seq,
+                                  billord_event *out);
+
 void billord__encode_u64(msgpack_sbuffer *buffer, uint64_t value);
 billord_err billord__decode_u64(const void *bytes, size_t bytes_len, uint64_t *out);
 void billord__encode_i64(msgpack_sbuffer *buffer, int64_t value);

@@ -25,6 +25,8 @@ static const char *const db_names[BILLORD_DB_COUNT] = {
     [BILLORD_DB_INSTANCE_ORDERS] = "instance_orders",
     [BILLORD_DB_TOKENS] = "tokens",
     [BILLORD_DB_TOKEN_EXPIRY] = "token_expiry",
+    [BILLORD_DB_SCHEDULE] = "schedule",
+    [BILLORD_DB_OUTBOX] = "outbox",
 };
 
 const char *billord__store_db_name(billord_db_id db)
@@ -552,4 +554,126 @@ billord_err billord__store_tokens_prune(billord_store *store, MDB_txn *txn, int6
     }
     *out_pruned = pruned;
     return BILLORD_OK;
+}
+
+/* ---- schedule ---------------------------------------------------------------------- */
+
+static size_t schedule_key(uint8_t *out, int64_t due_ms, const char *instance_id)
+{
+    size_t id_bytes = strlen(instance_id);
+    BILLORD_ASSERT(due_ms > 0 && id_bytes > 0 && id_bytes <= BILLORD_INSTANCE_ID_BYTES_MAX);
+    billord__be64_put(out, (uint64_t)due_ms);
+    memcpy(out + 8, instance_id, id_bytes);
+    return 8 + id_bytes;
+}
+
+billord_err billord__store_schedule_put(billord_store *store, MDB_txn *txn, int64_t due_ms,
+                                        const char *instance_id)
+{
+    uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
+    size_t key_bytes = schedule_key(key, due_ms, instance_id);
+    return db_put_empty(store, txn, BILLORD_DB_SCHEDULE, val_of(key, key_bytes));
+}
+
+billord_err billord__store_schedule_del(billord_store *store, MDB_txn *txn, int64_t due_ms,
+                                        const char *instance_id)
+{
+    uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
+    MDB_val key_val = val_of(key, schedule_key(key, due_ms, instance_id));
+    store->put_count++;
+    int rc = mdb_del(txn, store->dbis[BILLORD_DB_SCHEDULE], &key_val, NULL);
+    return rc == MDB_NOTFOUND ? BILLORD_E_CORRUPT : billord__store_err(rc);
+}
+
+billord_err billord__store_schedule_due(billord_store *store, MDB_txn *txn, int64_t now_ms,
+                                        uint32_t max_count,
+                                        char (*ids)[BILLORD_INSTANCE_ID_BYTES_MAX + 1],
+                                        uint32_t *out_count, bool *out_more)
+{
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(txn, store->dbis[BILLORD_DB_SCHEDULE], &cursor);
+    if (rc != MDB_SUCCESS) {
+        return billord__store_err(rc);
+    }
+    uint32_t count = 0;
+    bool more = false;
+    MDB_val key;
+    MDB_val value;
+    billord_err err = BILLORD_OK;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+    while (rc == MDB_SUCCESS) {
+        const uint8_t *bytes = key.mv_data;
+        size_t id_bytes = key.mv_size > 8 ? key.mv_size - 8 : 0;
+        if (id_bytes == 0 || id_bytes > BILLORD_INSTANCE_ID_BYTES_MAX) {
+            err = BILLORD_E_CORRUPT;
+            break;
+        }
+        if ((int64_t)billord__be64_get(bytes) > now_ms) {
+            break;
+        }
+        if (count == max_count) {
+            more = true;
+            break;
+        }
+        memcpy(ids[count], bytes + 8, id_bytes);
+        ids[count][id_bytes] = '\0';
+        count++;
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (err == BILLORD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = billord__store_err(rc);
+    }
+    if (err == BILLORD_OK) {
+        *out_count = count;
+        *out_more = more;
+    }
+    return err;
+}
+
+/* ---- outbox ------------------------------------------------------------------------ */
+
+billord_err billord__store_event_put(billord_store *store, MDB_txn *txn, const billord_event *event)
+{
+    BILLORD_ASSERT(event->seq > 0);
+    uint8_t key[8];
+    billord__be64_put(key, event->seq);
+    billord__encode_event(&store->encode_buffer, event);
+    return db_put_encoded(store, txn, BILLORD_DB_OUTBOX, val_of(key, sizeof key));
+}
+
+billord_err billord__store_events(billord_store *store, MDB_txn *txn, uint64_t after_seq,
+                                  uint32_t max_count, billord_event_visit visit, void *ctx)
+{
+    MDB_cursor *cursor = NULL;
+    int rc = mdb_cursor_open(txn, store->dbis[BILLORD_DB_OUTBOX], &cursor);
+    if (rc != MDB_SUCCESS) {
+        return billord__store_err(rc);
+    }
+    uint8_t start[8];
+    billord__be64_put(start, after_seq + 1);
+    MDB_val key = val_of(start, sizeof start);
+    MDB_val value;
+    billord_err err = BILLORD_OK;
+    uint32_t count = 0;
+    rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
+    while (rc == MDB_SUCCESS && count < max_count) {
+        if (key.mv_size != 8) {
+            err = BILLORD_E_CORRUPT;
+            break;
+        }
+        billord_event event;
+        err = billord__decode_event(value.mv_data, value.mv_size,
+                                    billord__be64_get(key.mv_data), &event);
+        if (err != BILLORD_OK || !visit(&event, ctx)) {
+            break;
+        }
+        count++;
+        rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
+    }
+    mdb_cursor_close(cursor);
+    if (err == BILLORD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+        err = billord__store_err(rc);
+    }
+    return err;
 }

@@ -38,6 +38,8 @@ typedef enum billord_db_id {
     BILLORD_DB_INSTANCE_ORDERS,
     BILLORD_DB_TOKENS,
     BILLORD_DB_TOKEN_EXPIRY,
+    BILLORD_DB_SCHEDULE,
+    BILLORD_DB_OUTBOX,
     BILLORD_DB_COUNT
 } billord_db_id;
 
@@ -115,6 +117,25 @@ billord_err billord__store_token_put(billord_store *store, MDB_txn *txn, const c
 /** Delete up to max_count tokens created before cutoff_ms, oldest first. */
 billord_err billord__store_tokens_prune(billord_store *store, MDB_txn *txn, int64_t cutoff_ms,
                                         uint32_t max_count, uint32_t *out_pruned);
+
+/* schedule: one row (due_ms, instance id) per instance with a next lifecycle step. */
+billord_err billord__store_schedule_put(billord_store *store, MDB_txn *txn, int64_t due_ms,
+                                        const char *instance_id);
+billord_err billord__store_schedule_del(billord_store *store, MDB_txn *txn, int64_t due_ms,
+                                        const char *instance_id);
+/** Up to max_count instance ids due at or before now_ms, earliest first; *out_more says
+ *  whether more due rows follow. ids: max_count slots of BILLORD_INSTANCE_ID_BYTES_MAX + 1. */
+billord_err billord__store_schedule_due(billord_store *store, MDB_txn *txn, int64_t now_ms,
+                                        uint32_t max_count,
+                                        char (*ids)[BILLORD_INSTANCE_ID_BYTES_MAX + 1],
+                                        uint32_t *out_count, bool *out_more);
+
+/* outbox */
+billord_err billord__store_event_put(billord_store *store, MDB_txn *txn, const billord_event *event);
+/** Events with seq > after_seq, in order, at most max_count; visit returns false to stop. */
+typedef bool (*billord_event_visit)(const billord_event *event, void *ctx);
+billord_err billord__store_events(billord_store *store, MDB_txn *txn, uint64_t after_seq,
+                                  uint32_t max_count, billord_event_visit visit, void *ctx);
 
 /**
  * Visit the order ids of an account (or of an instance, when instance != NULL), in

@@ -155,6 +155,25 @@ billord_outcome harness_query(harness *h, const char *account, const char *actio
     return call_with(h, &command, out_fields);
 }
 
+uint32_t harness_tick(harness *h, int64_t now_ms)
+{
+    h->now_ms = now_ms;
+    uint32_t ticks = 0;
+    for (;;) {
+        billord_command tick = command_make(h, "", "", NULL, 0);
+        tick.kind = BILLORD_COMMAND_TICK;
+        billord_outcome outcome;
+        billord_err err = billord_engine_submit(h->engine, &tick, 1, 0, NULL, &outcome, NULL);
+        if (err != BILLORD_OK || outcome.code != BILLORD_API_OK) {
+            die("tick", err);
+        }
+        ticks++;
+        if (!outcome.tick_more_due) {
+            return ticks;
+        }
+    }
+}
+
 void harness_batch(harness *h, const billord_command *commands, size_t count,
                    billord_outcome *outcomes)
 {

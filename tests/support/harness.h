@@ -55,6 +55,9 @@ billord_outcome harness_call(harness *h, const char *account, const char *action
 billord_outcome harness_query(harness *h, const char *account, const char *action,
                               json_t **out_fields, const char *first_name, ...);
 
+/** Let time pass to now_ms: Tick commands until nothing more is due. Returns how many. */
+uint32_t harness_tick(harness *h, int64_t now_ms);
+
 /** Apply count commands as one batch; aborts on a batch failure. */
 void harness_batch(harness *h, const billord_command *commands, size_t count,
                    billord_outcome *outcomes);
