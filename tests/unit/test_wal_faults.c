@@ -90,6 +90,27 @@ static billord_err collect(uint64_t lsn, const uint8_t *payload, uint32_t payloa
     return BILLORD_OK;
 }
 
+/*
+ * Durability in these tests is modelled by faulty_fs, not by the disk, so they run in a
+ * memory file system when there is one: thousands of real fsyncs would only add minutes
+ * (more on a busy machine). tmpfs takes O_DIRECT, so the zero-fill path is the same.
+ * BILLORD_TEST_WAL_DISK=1 keeps $TMPDIR. Each test runs in its own process (Criterion),
+ * so the setenv stays local to it.
+ */
+#define MEMORY_TMPDIR "/dev/shm"
+
+static void use_memory_tmpdir(void)
+{
+    const char *disk = getenv("BILLORD_TEST_WAL_DISK");
+    struct stat st;
+    if ((disk == NULL || strcmp(disk, "1") != 0) && stat(MEMORY_TMPDIR, &st) == 0
+        && S_ISDIR(st.st_mode) && access(MEMORY_TMPDIR, W_OK) == 0) {
+        setenv("TMPDIR", MEMORY_TMPDIR, 1);
+    }
+}
+
+TestSuite(wal_faults, .init = use_memory_tmpdir, .timeout = 300);
+
 static uint64_t seed_base(void)
 {
     const char *text = getenv("BILLORD_TEST_SEED");
@@ -241,6 +262,96 @@ Test(wal_faults, sweep_eio_persistent_background_preparer, .timeout = 300)
 {
     sweep(FAULTY_EIO, true, false);
 }
+
+/* A log of `count` synced records whose last segment is then cut inside its last record. */
+static uint64_t torn_log_build(const char *dir, uint64_t count)
+{
+    billord_wal_config config = {.dir_path = dir, .segment_bytes = SWEEP_SEGMENT_BYTES};
+    billord_wal *wal = NULL;
+    cr_assert(eq(int, billord_wal_open(&config, &wal, NULL), BILLORD_OK));
+    uint8_t payload[PAYLOAD_BYTES_MAX];
+    for (uint64_t want = 1; want <= count; want++) {
+        payload_fill(payload, want);
+        uint64_t lsn = 0;
+        cr_assert(eq(int, billord_wal_append(wal, payload, payload_bytes_for(want), &lsn), BILLORD_OK));
+    }
+    cr_assert(eq(int, billord_wal_sync(wal), BILLORD_OK));
+    billord_wal_close(wal);
+    billord_wal_reader *reader = NULL;
+    cr_assert(eq(int, billord_wal_reader_open(dir, NULL, &reader), BILLORD_OK));
+    billord_wal_record record = {0};
+    char path[BILLORD_WAL_PATH_BYTES_MAX] = "";
+    uint64_t offset = 0;
+    for (uint64_t i = 0; i < count; i++) {
+        cr_assert(eq(int, billord_wal_reader_next(reader, &record), BILLORD_OK));
+        snprintf(path, sizeof path, "%s", record.segment_path);
+        offset = record.offset_bytes + BILLORD_WAL_RECORD_HEADER_BYTES / 2u;
+    }
+    billord_wal_reader_close(reader);
+    cr_assert(eq(int, truncate(path, (off_t)offset), 0));
+    return count - 1u;
+}
+
+/* Faults during recovery: the torn tail's repair (zero fill, re-extend, fsync) can fail too. */
+static void sweep_recovery(faulty_mode mode, bool persistent)
+{
+    uint32_t call_index = 1;
+    for (; call_index <= SWEEP_CALLS_MAX; call_index++) {
+        char dir[TEMPDIR_PATH_BYTES];
+        tempdir_make(dir);
+        char label[128];
+        snprintf(label, sizeof label, "recovery: mode %d %s at call %u", (int)mode,
+                 persistent ? "persistent" : "once", call_index);
+        expectation expect = {.label = label};
+        expect.lsn_acked = torn_log_build(dir, 60);
+        faulty_fs *fs = faulty_fs_new();
+        faulty_fs_fail_at(fs, call_index, FAULTY_MASK_ALL, mode, persistent);
+        billord_wal_config config = {.dir_path = dir, .segment_bytes = SWEEP_SEGMENT_BYTES,
+                                     .fs = faulty_fs_table(fs), .preparer_inline = true};
+        billord_wal *wal = NULL;
+        billord_wal_recovery info;
+        billord_err err = billord_wal_open(&config, &wal, &info);
+        if (err == BILLORD_OK) {
+            cr_assert(info.tail_truncated, "%s", label);
+            uint8_t payload[PAYLOAD_BYTES_MAX];
+            uint64_t const lsn_end = expect.lsn_acked + 30u;
+            for (uint64_t want = expect.lsn_acked + 1u; want <= lsn_end; want++) {
+                payload_fill(payload, want);
+                uint64_t lsn = 0;
+                err = billord_wal_append(wal, payload, payload_bytes_for(want), &lsn);
+                if (err == BILLORD_OK && want % 5u == 0) {
+                    err = billord_wal_sync(wal);
+                    expect.lsn_acked = err == BILLORD_OK ? want : expect.lsn_acked;
+                }
+                if (err != BILLORD_OK) {
+                    check_sticky(wal, label);
+                    break;
+                }
+            }
+            billord_wal_close(wal);
+        } else {
+            cr_assert(err == BILLORD_E_IO || err == BILLORD_E_DISK_FULL, "%s: %s", label,
+                      billord_err_name(err));
+        }
+        bool const injected = faulty_fs_failures(fs) > 0;
+        faulty_fs_free(fs);
+        reopen_and_check(dir, &expect);
+        tempdir_remove(dir);
+        if (!injected) {
+            break;
+        }
+    }
+    fprintf(stderr, "test_wal_faults: recovery sweep (mode %d, %s) covered %u calls\n", (int)mode,
+            persistent ? "persistent" : "once", call_index - 1u);
+    cr_assert(le(u32, call_index, SWEEP_CALLS_MAX));
+}
+
+Test(wal_faults, sweep_recovery_eio_once, .timeout = 300) { sweep_recovery(FAULTY_EIO, false); }
+Test(wal_faults, sweep_recovery_enospc_persistent, .timeout = 300)
+{
+    sweep_recovery(FAULTY_ENOSPC, true);
+}
+Test(wal_faults, sweep_recovery_short_write_once, .timeout = 300) { sweep_recovery(FAULTY_SHORT, false); }
 
 Test(wal_faults, failed_fdatasync_is_never_retried, .timeout = 30)
 {
