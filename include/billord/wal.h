@@ -10,7 +10,8 @@
  * on-disk format, the torn-tail and corruption rules are in docs/wal-format.md.
  *
  * Threads: a billord_wal handle belongs to one thread at a time (the writer), except
- * billord_wal_last_lsn() and billord_wal_durable_lsn(), which any thread may call.
+ * billord_wal_last_lsn(), billord_wal_durable_lsn() and billord_wal_failed(), which any
+ * thread may call (a status page, a health check).
  * The log runs one helper thread of its own that prepares the next segment.
  */
 #ifndef BILLORD_WAL_H
@@ -138,7 +139,7 @@ uint64_t billord_wal_last_lsn(const billord_wal *wal);
 /** LSN up to which every record is durable (0 when none). Any thread. */
 uint64_t billord_wal_durable_lsn(const billord_wal *wal);
 
-/** Whether the log is in its sticky failed state. */
+/** Whether the log is in its sticky failed state. Any thread. */
 bool billord_wal_failed(const billord_wal *wal);
 
 /** Text of the last error of this handle ("" when none); valid until the next call. */
@@ -148,9 +149,10 @@ const char *billord_wal_last_error(const billord_wal *wal);
  * Call fn for every durable record with lsn >= lsn_from, in order, reading archived
  * segments first when lsn_from is older than the live log. Records appended but not yet
  * synced are not delivered.
- * @return BILLORD_OK; BILLORD_E_NOT_FOUND (lsn_from is older than every kept record, or
- *         the archive has a gap); BILLORD_E_WAL_CORRUPT (text names file and offset);
- *         BILLORD_E_IO; BILLORD_E_NOMEM; or the first non-OK value fn returned.
+ * @return BILLORD_OK; BILLORD_E_NOT_FOUND (lsn_from is older than every kept record);
+ *         BILLORD_E_WAL_CORRUPT (a damaged segment, or a gap between archived and live
+ *         segments; billord_wal_last_error() names file and offset); BILLORD_E_IO;
+ *         BILLORD_E_NOMEM; or the first non-OK value fn returned.
  * Works on a failed log too (reads only).
  */
 billord_err billord_wal_scan(billord_wal *wal, uint64_t lsn_from, billord_wal_record_fn fn,
