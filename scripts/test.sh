@@ -46,5 +46,12 @@ if [ "${BILLORD_TEST_SKIP_ASAN:-0}" != "1" ]; then
   LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     run_suites build-asan "asan+ubsan" -DCMAKE_BUILD_TYPE=Debug -DBILLORD_SANITIZE=ON
 fi
+echo "== the official SDKs against build/billord (tests/compat)"
+if BILLORD_BUILD_DIR=build scripts/compat.sh; then
+  echo "   compat: passed"
+else
+  echo "   compat: FAILED"
+  total_failed=$((total_failed + 1))
+fi
 echo "tests: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

@@ -38,6 +38,8 @@ static void usage_serve(FILE *out)
             "  --clock system|manual   manual: start at the data directory's clock, move\n"
             "                          it with POST /admin/clock?advance_ms=N (loopback)\n"
             "  --request-log FILE      append every request and answer as NDJSON\n"
+            "  --admin-token-file FILE enable GET /admin/events?since=SEQ (outbox events), for\n"
+            "                          callers sending header x-billord-admin-token: <file's text>\n"
             "  --log-level LEVEL       error (default), info (a line per request), debug\n"
             "  --map-size BYTES        LMDB map size (default %llu)\n"
             "  --help                  this text\n",
@@ -104,7 +106,28 @@ typedef struct serve_options {
     billord_server_config config;
     char host[HOST_BYTES_MAX];
     const char *listen_text;
+    char admin_token[BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX + 2];
 } serve_options;
+
+/* The admin token is the file's text without a trailing newline, 1..256 bytes. */
+static bool read_admin_token(const char *path, serve_options *options)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        return false;
+    }
+    size_t got = fread(options->admin_token, 1, sizeof options->admin_token - 1, file);
+    fclose(file);
+    options->admin_token[got] = '\0';
+    while (got > 0 && (options->admin_token[got - 1] == '\n' || options->admin_token[got - 1] == '\r')) {
+        options->admin_token[--got] = '\0';
+    }
+    if (got == 0 || got > BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX) {
+        return false;
+    }
+    options->config.admin_token = options->admin_token;
+    return true;
+}
 
 /* One option with its value; returns EXIT_OK or EXIT_USAGE. */
 static int parse_option(serve_options *options, const char *name, const char *value)
@@ -135,6 +158,10 @@ static int parse_option(serve_options *options, const char *name, const char *va
             config->clock = BILLORD_SERVER_CLOCK_MANUAL;
         } else {
             return bad_usage("--clock must be system or manual", value);
+        }
+    } else if (strcmp(name, "--admin-token-file") == 0) {
+        if (!read_admin_token(value, options)) {
+            return bad_usage("--admin-token-file must name a readable file of 1-256 bytes", value);
         }
     } else if (strcmp(name, "--request-log") == 0) {
         config->request_log_path = value;

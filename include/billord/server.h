@@ -50,6 +50,10 @@
 #define BILLORD_SERVER_DRAIN_MS_MAX 30000u
 /* Nonces remembered for replay protection (each for the 15 minute timestamp window). */
 #define BILLORD_SERVER_NONCES_MAX (1u << 18)
+/* GET /admin/events: events per answer at most (and by default). */
+#define BILLORD_SERVER_EVENTS_PAGE_MAX 1000u
+#define BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX 256u
+
 /* advance_ms of POST /admin/clock: at most ten years at a time. */
 #define BILLORD_SERVER_CLOCK_ADVANCE_MS_MAX (10LL * 366 * 24 * 3600 * 1000)
 
@@ -81,6 +85,9 @@ typedef struct billord_server_config {
     billord_server_auth auth;
     billord_server_clock clock;
     const char *request_log_path;       /* NULL: no request log (SPEC section 8) */
+    /* The secret of GET /admin/events (header x-billord-admin-token); NULL: the endpoint
+     * is off. Copied at start. */
+    const char *admin_token;
     billord_server_log_level log_level;
     uint64_t map_bytes;                 /* 0: BILLORD_MAP_BYTES_DEFAULT */
     /* Tests: 0 takes the defaults above. */

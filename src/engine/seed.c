@@ -56,6 +56,10 @@ static billord_err seed_rest(billord_engine *engine, MDB_txn *txn, const billord
     engine_ctx ctx = {engine, store, txn, NULL, fixture->has_clock ? fixture->clock_ms : 0};
     for (size_t i = 0; i < fixture->instance_count && err == BILLORD_OK; i++) {
         billord_instance instance = fixture->instances[i];
+        if (instance.renewal_status == BILLORD_RENEWAL_AUTO && instance.auto_renew_from_ms == 0) {
+            /* Charges start from the seed: none is made for a slot before billord knew it. */
+            instance.auto_renew_from_ms = ctx.now_ms;
+        }
         err = billord__instance_save(&ctx, &instance);
     }
     uint64_t next_order_id = BILLORD_ORDER_ID_FIRST;

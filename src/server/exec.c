@@ -216,22 +216,6 @@ void billord__server_exec_run(billord_db *db, const server_exec_request *request
     json_decref(fields);
 }
 
-billord_api_code billord__server_exec_tick(billord_db *db, int64_t now_ms,
-                                           const char *request_id)
-{
-    billord_command command;
-    memset(&command, 0, sizeof command);
-    command.kind = BILLORD_COMMAND_TICK;
-    command.now_ms = now_ms;
-    snprintf(command.request_id, sizeof command.request_id, "%s", request_id);
-    command.account = "";
-    command.action = "";
-    billord_outcome outcome;
-    failure_outcome(BILLORD_API_INTERNAL_ERROR, request_id, &outcome);
-    billord_err err = billord_db_execute(db, &command, &outcome);
-    return err == BILLORD_OK ? outcome.code : BILLORD_API_SERVICE_UNAVAILABLE;
-}
-
 void billord__server_exec_response_free(server_exec_response *response)
 {
     if (!response->body_static) {

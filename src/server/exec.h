@@ -70,9 +70,6 @@ bool billord__server_exec_action_known(const char *action);
 void billord__server_exec_run(billord_db *db, const server_exec_request *request,
                               bool want_log_json, server_exec_response *out);
 
-/** Time passes to now_ms: a clock command through the log (the manual clock's advance). */
-billord_api_code billord__server_exec_tick(billord_db *db, int64_t now_ms,
-                                           const char *request_id);
 
 /** Render an answer decided before the engine (action may be NULL or ""). */
 void billord__server_exec_error(billord_api_code code, const char *message,

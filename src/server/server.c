@@ -34,10 +34,13 @@
 #include "server/front.h"
 #include "server/nonce_store.h"
 #include "server/request_log.h"
+#include "server/scheduler.h"
 #include "server/watchdog.h"
+#include <openssl/crypto.h>
 
 #define API_PATH "/"
 #define ADMIN_CLOCK_PATH "/admin/clock"
+#define ADMIN_EVENTS_PATH "/admin/events"
 #define FORM_CONTENT_TYPE "application/x-www-form-urlencoded"
 #define CONTENT_TYPE_JSON "application/json;charset=utf-8"
 #define CONTENT_TYPE_XML "text/xml;charset=utf-8"
@@ -50,6 +53,8 @@ struct billord_server {
     server_nonce_store *nonces;
     server_request_log *request_log;
     server_watchdog *watchdog;
+    server_scheduler *scheduler;                /* --clock system only */
+    char admin_token[BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX + 1];   /* "": events endpoint off */
     struct MHD_Daemon *daemon;
     uint16_t port;
     server_front_config front;
@@ -269,6 +274,9 @@ static bool path_is(const char *uri, const char *path)
 static bool admin_allowed(billord_server *server, struct MHD_Connection *connection,
                           const char *uri)
 {
+    if (path_is(uri, ADMIN_EVENTS_PATH)) {
+        return server->admin_token[0] != '\0';
+    }
     return server->clock_manual && path_is(uri, ADMIN_CLOCK_PATH) && is_loopback(connection);
 }
 
@@ -504,9 +512,8 @@ static enum MHD_Result answer_admin_clock(billord_server *server,
                                 false);
         }
         int64_t clock_ms = atomic_fetch_add(&server->manual_clock_ms, advance_ms) + advance_ms;
-        char request_id[BILLORD_REQUEST_ID_BYTES + 1];
-        new_request_id(request_id);
-        billord_api_code code = billord__server_exec_tick(server->db, clock_ms, request_id);
+        billord_api_code code = billord__scheduler_tick_until_done(
+            server->db, clock_ms);
         billord__server_log(&server->logger, BILLORD_SERVER_LOG_INFO,
                             "billord: clock advanced by %lld ms to %lld (tick %s)",
                             (long long)advance_ms, (long long)clock_ms,
@@ -525,6 +532,82 @@ static enum MHD_Result answer_admin_clock(billord_server *server,
     decided.response.status = 200;
     decided.response.body = body;
     decided.response.body_bytes = (size_t)body_bytes;
+    return queue_answer(connection, &decided);
+}
+
+/* ---- GET /admin/events?since=SEQ&limit=N (x-billord-admin-token) ------------------------ */
+
+static bool query_u64(const char *query, const char *name, uint64_t *out)
+{
+    size_t name_bytes = strlen(name);
+    for (const char *at = query; at != NULL && *at != '\0';) {
+        if (strncmp(at, name, name_bytes) == 0 && at[name_bytes] == '=') {
+            char *end = NULL;
+            unsigned long long value = strtoull(at + name_bytes + 1, &end, 10);
+            if (end == at + name_bytes + 1 || (*end != '\0' && *end != '&')) {
+                return false;
+            }
+            *out = value;
+            return true;
+        }
+        at = strchr(at, '&');
+        at = at != NULL ? at + 1 : NULL;
+    }
+    return true;
+}
+
+static bool admin_token_matches(billord_server *server, struct MHD_Connection *connection)
+{
+    const char *given = MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                    "x-billord-admin-token");
+    size_t expected_bytes = strlen(server->admin_token);
+    return given != NULL && strlen(given) == expected_bytes &&
+           CRYPTO_memcmp(given, server->admin_token, expected_bytes) == 0;
+}
+
+static enum MHD_Result answer_admin_events(billord_server *server,
+                                           struct MHD_Connection *connection,
+                                           server_request *request, const char *method)
+{
+    if (strcmp(method, "GET") != 0) {
+        return answer_early(server, connection, BILLORD_API_ACTION_NOT_FOUND, NULL, false);
+    }
+    if (!admin_token_matches(server, connection)) {
+        return answer_early(server, connection, BILLORD_API_INCOMPLETE_SIGNATURE,
+                            "x-billord-admin-token", false);
+    }
+    size_t path_bytes = 0;
+    const char *query = NULL;
+    (void)path_of(request->uri, &path_bytes, &query);
+    uint64_t since = 0;
+    uint64_t limit = BILLORD_SERVER_EVENTS_PAGE_MAX;
+    if (!query_u64(query, "since", &since) || !query_u64(query, "limit", &limit) ||
+        limit == 0 || limit > BILLORD_SERVER_EVENTS_PAGE_MAX) {
+        return answer_early(server, connection, BILLORD_API_INVALID_PARAMETER, "since/limit",
+                            false);
+    }
+    json_t *events = NULL;
+    billord_err err = billord_engine_events(billord_db_engine(server->db),
+                                            since, (uint32_t)limit, &events);
+    if (err != BILLORD_OK) {
+        return answer_early(server, connection, BILLORD_API_SERVICE_UNAVAILABLE, NULL, false);
+    }
+    json_t *last = json_array_get(events, json_array_size(events) - 1);
+    json_t *page = json_object();
+    json_object_set_new(page, "Events", events);
+    json_object_set_new(page, "NextSince",
+                        json_integer(last != NULL ? json_integer_value(json_object_get(last, "seq"))
+                                                  : (json_int_t)since));
+    char *body = json_dumps(page, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(page);
+    if (body == NULL) {
+        return MHD_NO;
+    }
+    answer decided = {.close_connection = false};
+    decided.response.code = BILLORD_API_OK;
+    decided.response.status = 200;
+    decided.response.body = body;
+    decided.response.body_bytes = strlen(body);
     return queue_answer(connection, &decided);
 }
 
@@ -599,6 +682,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *connection, cons
     }
     if (path_is(request->uri, ADMIN_CLOCK_PATH)) {
         return answer_admin_clock(server, connection, request, method);
+    }
+    if (path_is(request->uri, ADMIN_EVENTS_PATH)) {
+        return answer_admin_events(server, connection, request, method);
     }
     return answer_api(server, connection, request, method);
 }
@@ -785,6 +871,7 @@ static billord_err open_state(billord_server *server, const billord_server_confi
 
 static void release(billord_server *server)
 {
+    billord__scheduler_stop(server->scheduler);
     billord__watchdog_stop(server->watchdog);
     billord__server_exec_close(server->db);
     billord__nonce_store_close(server->nonces);
@@ -824,6 +911,14 @@ billord_err billord_server_start(const billord_server_config *config,
         &server->watchdog);
     if (err == BILLORD_OK) {
         err = open_state(server, config, error_text, error_text_bytes);
+    }
+    if (config->admin_token != NULL) {
+        snprintf(server->admin_token, sizeof server->admin_token, "%s", config->admin_token);
+    }
+    if (err == BILLORD_OK && !server->clock_manual) {
+        /* Time passes for the lifecycle through logged ticks on the system clock. */
+        err = billord__scheduler_start(server->db, &server->clock,
+                                       &server->scheduler);
     }
     if (err == BILLORD_OK) {
         err = start_daemon(server, config, error_text, error_text_bytes);

@@ -663,6 +663,71 @@ Test(server, admin_clock_is_absent_with_the_system_clock, .timeout = 30)
     server_down(&t);
 }
 
+Test(server, admin_events_need_the_token_and_page_with_a_cursor, .timeout = 30)
+{
+    test_server t;
+    memset(&t, 0, sizeof t);
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
+    billord_server_stop(t.server);
+    t.config.admin_token = "s3cret-admin";
+    server_start(&t);
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes, "Action",
+                                   "RenewInstance", "InstanceId", "i-acc0001", "Period", "1",
+                                   "ClientToken", "tok-events", NULL);
+    http_response response;
+    json_t *body = exchange(&t, raw, raw_bytes, &response);
+    cr_assert(eq(int, response.status, 200), "body %s", response.body);
+    json_int_t order_id = order_of(body);
+    json_decref(body);
+    http_response_free(&response);
+
+    static const char no_token[] = "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, no_token, sizeof no_token - 1, &response));
+    cr_expect(eq(int, response.status, 400), "body %s", response.body);
+    http_response_free(&response);
+    static const char wrong[] = "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n"
+                                "x-billord-admin-token: s3cret-admiN\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, wrong, sizeof wrong - 1, &response));
+    cr_expect(eq(int, response.status, 400));
+    http_response_free(&response);
+
+    static const char page[] = "GET /admin/events?since=0&limit=1 HTTP/1.1\r\nHost: x\r\n"
+                               "x-billord-admin-token: s3cret-admin\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, page, sizeof page - 1, &response));
+    cr_assert(eq(int, response.status, 200), "body %s", response.body);
+    json_t *events = json_loads(response.body, 0, NULL);
+    json_t *first = json_array_get(json_object_get(events, "Events"), 0);
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(first, "kind")), "OrderCreated"));
+    cr_expect(eq(i64, json_integer_value(json_object_get(first, "order_id")), order_id));
+    cr_expect(eq(i64, json_integer_value(json_object_get(events, "NextSince")), 1));
+    json_decref(events);
+    http_response_free(&response);
+
+    static const char next[] = "GET /admin/events?since=1 HTTP/1.1\r\nHost: x\r\n"
+                               "x-billord-admin-token: s3cret-admin\r\n\r\n";
+    cr_assert(http_roundtrip(t.port, next, sizeof next - 1, &response));
+    events = json_loads(response.body, 0, NULL);
+    first = json_array_get(json_object_get(events, "Events"), 0);
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(first, "kind")), "OrderPaid"));
+    json_decref(events);
+    http_response_free(&response);
+    server_down(&t);
+}
+
+Test(server, admin_events_are_off_without_a_token, .timeout = 30)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    static const char page[] = "GET /admin/events HTTP/1.1\r\nHost: x\r\n"
+                               "x-billord-admin-token: anything\r\n\r\n";
+    http_response response;
+    cr_assert(http_roundtrip(t.port, page, sizeof page - 1, &response));
+    cr_expect(eq(int, response.status, 404));
+    http_response_free(&response);
+    server_down(&t);
+}
+
 /* ---- concurrency and stopping ----------------------------------------------------------- */
 
 typedef struct racer {
