@@ -101,7 +101,8 @@ typedef billord_err (*billord_wal_record_fn)(uint64_t lsn, const uint8_t *payloa
  * @param[out] out_wal   On BILLORD_OK, a handle for billord_wal_close(). Untouched on failure.
  * @param[out] out_info  May be NULL. Always written: what recovery found, or on failure
  *                       error_text naming the segment file and byte offset.
- * @return BILLORD_OK; BILLORD_E_INVALID_ARGUMENT (a field out of range);
+ * @return BILLORD_OK; BILLORD_E_INVALID_ARGUMENT (a field out of range, or archive_dir is
+ *         not a directory);
  *         BILLORD_E_WAL_CORRUPT (damage other than a torn tail; nothing was modified);
  *         BILLORD_E_IO, BILLORD_E_DISK_FULL (a file operation failed); BILLORD_E_NOMEM.
  */

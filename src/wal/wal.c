@@ -398,6 +398,13 @@ billord_err billord_wal_open(const billord_wal_config *config, billord_wal **out
         return BILLORD_E_NOMEM;
     }
     wal->spare.inline_mode = config->preparer_inline;
+    /* Checked now rather than at the first retire, where it would fail the log for good. */
+    if (wal->archive_dir[0] != '\0' && wal->fs->is_dir(wal->fs->fs_ctx, wal->archive_dir) != 1) {
+        error_set(info->error_text, sizeof info->error_text, "wal archive_dir %s is not a directory",
+                  wal->archive_dir);
+        wal_free(wal);
+        return BILLORD_E_INVALID_ARGUMENT;
+    }
     err = open_live(wal, info);
     if (err != BILLORD_OK) {
         wal_free(wal);

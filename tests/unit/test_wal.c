@@ -385,6 +385,11 @@ Test(wal, bad_arguments_are_refused_without_failing_the_log, .timeout = 10)
     cr_expect(eq(int, billord_wal_open(&config, &wal, &info), BILLORD_E_INVALID_ARGUMENT));
     config.dir_path = NULL;
     cr_expect(eq(int, billord_wal_open(&config, &wal, &info), BILLORD_E_INVALID_ARGUMENT));
+    char missing[TEMPDIR_PATH_BYTES];
+    tempdir_join(missing, dir, "no-such-archive");
+    config = (billord_wal_config){.dir_path = dir, .archive_dir = missing};
+    cr_expect(eq(int, billord_wal_open(&config, &wal, &info), BILLORD_E_INVALID_ARGUMENT));
+    cr_expect(strstr(info.error_text, "archive_dir") != NULL, "%s", info.error_text);
 
     wal = open_wal(dir, NULL, SMALL_SEGMENT_BYTES, NULL);
     uint8_t *big = calloc(1, SMALL_SEGMENT_BYTES);
