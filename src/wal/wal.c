@@ -334,6 +334,14 @@ static billord_wal *wal_alloc(const billord_wal_config *config)
     return wal;
 }
 
+/* A segment image can be 64 MiB or more: do not keep it between recovery and scans. */
+static void read_buffer_release(billord_wal *wal)
+{
+    free(wal->read_buffer);
+    wal->read_buffer = NULL;
+    wal->read_buffer_capacity_bytes = 0;
+}
+
 static void wal_free(billord_wal *wal)
 {
     billord__wal_spare_stop(&wal->spare);
@@ -406,6 +414,7 @@ billord_err billord_wal_open(const billord_wal_config *config, billord_wal **out
         return BILLORD_E_INVALID_ARGUMENT;
     }
     err = open_live(wal, info);
+    read_buffer_release(wal);
     if (err != BILLORD_OK) {
         wal_free(wal);
         return err;
@@ -781,6 +790,7 @@ billord_err billord_wal_scan(billord_wal *wal, uint64_t lsn_from, billord_wal_re
         err = scan_segment(&run, &sources[i], i + 1u == count);
     }
     free(sources);
+    read_buffer_release(wal);
     return err;
 }
 
