@@ -139,8 +139,8 @@ billord_err billord__canonical_first_difference(const uint8_t *left, size_t left
         return BILLORD_E_CORRUPT;
     }
     for (uint32_t step = 0; step <= BILLORD_CANONICAL_PAIRS_MAX + 255u; step++) {
-        const uint8_t *name_a, *value_a, *name_b, *value_b;
-        size_t name_a_bytes, value_a_bytes, name_b_bytes, value_b_bytes;
+        const uint8_t *name_a = NULL, *value_a = NULL, *name_b = NULL, *value_b = NULL;
+        size_t name_a_bytes = 0, value_a_bytes = 0, name_b_bytes = 0, value_b_bytes = 0;
         bool corrupt_a = false;
         bool corrupt_b = false;
         bool has_a = cursor_next(&a, &name_a, &name_a_bytes, &value_a, &value_a_bytes, &corrupt_a);
