@@ -39,6 +39,7 @@ typedef struct bench_options {
     uint32_t percent_mismatch;
     uint32_t percent_duplicate;
     uint32_t pipeline;
+    bool tick_bench;                    /* --tick-instances: all instances auto-renew at once */
     billord_lmdb_mode lmdb_mode;
     const char *lmdb_name;
     const char *parent_dir;
@@ -58,6 +59,9 @@ static void usage(FILE *out)
             "                        tokens (default replay=0,mismatch=0,dup=0)\n"
             "  -P, --pipeline D      commands each producer submits per call (default 1; more\n"
             "                        shares one wake-up among D commands: billord_db_execute_many)\n"
+            "  -T, --tick-instances N  lifecycle: N auto-renewing instances all due at one slot;\n"
+            "                        one thread ticks until done while the producers run, and\n"
+            "                        the tick's duration is reported (sets --instances N)\n"
             "  -l, --lmdb MODE       nometasync (default, safe), sync (safe, slower),\n"
             "                        nosync (unsafe on power loss: for comparison only)\n"
             "  -d, --dir PATH        parent of the temp data directory (default $TMPDIR or /tmp)\n"
@@ -108,13 +112,14 @@ static int parse_options(int argc, char **argv, bench_options *options)
         {"prefill", required_argument, NULL, 'p'}, {"instances", required_argument, NULL, 'i'},
         {"mix", required_argument, NULL, 'm'},     {"lmdb", required_argument, NULL, 'l'},
         {"pipeline", required_argument, NULL, 'P'},
+        {"tick-instances", required_argument, NULL, 'T'},
         {"dir", required_argument, NULL, 'd'},     {"csv", required_argument, NULL, 'c'},
         {"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *options = (bench_options){.threads = 64, .commands = 1000000, .instances = 10000,
                                .pipeline = 1, .lmdb_name = "nometasync"};
     int option;
-    while ((option = getopt_long(argc, argv, "t:n:p:i:m:l:d:c:P:kh", long_options, NULL)) != -1) {
+    while ((option = getopt_long(argc, argv, "t:n:p:i:m:l:d:c:P:T:kh", long_options, NULL)) != -1) {
         bool ok = true;
         switch (option) {
         case 't': options->threads = (uint32_t)strtoul(optarg, NULL, 10); ok = options->threads > 0 && options->threads <= 4096; break;
@@ -122,6 +127,7 @@ static int parse_options(int argc, char **argv, bench_options *options)
         case 'p': options->prefill = strtoull(optarg, NULL, 10); break;
         case 'i': options->instances = (uint32_t)strtoul(optarg, NULL, 10); ok = options->instances > 0; break;
         case 'm': ok = parse_mix(optarg, options); break;
+        case 'T': options->instances = (uint32_t)strtoul(optarg, NULL, 10); options->tick_bench = true; ok = options->instances > 0; break;
         case 'P': options->pipeline = (uint32_t)strtoul(optarg, NULL, 10); ok = options->pipeline >= 1 && options->pipeline <= BILLORD_DB_EXECUTE_MANY_MAX; break;
         case 'l': ok = parse_lmdb(optarg, options); break;
         case 'd': options->parent_dir = optarg; break;
@@ -151,7 +157,7 @@ static double seconds_now(void)
 
 /* ---- set-up ----------------------------------------------------------------------- */
 
-static billord_fixture make_fixture(uint32_t instance_count)
+static billord_fixture make_fixture(uint32_t instance_count, bool auto_renew)
 {
     billord_fixture fixture;
     memset(&fixture, 0, sizeof fixture);
@@ -180,7 +186,7 @@ static billord_fixture make_fixture(uint32_t instance_count)
         instance->charge_type = BILLORD_CHARGE_PREPAID;
         instance->status = BILLORD_STATUS_RUNNING;
         instance->expires_ms = BENCH_NOW_MS + 30LL * 86400000;
-        instance->renewal_status = BILLORD_RENEWAL_NORMAL;
+        instance->renewal_status = auto_renew ? BILLORD_RENEWAL_AUTO : BILLORD_RENEWAL_NORMAL;
         instance->auto_renew_duration = 1;
         instance->auto_renew_period_unit = BILLORD_PERIOD_MONTH;
     }
@@ -214,7 +220,7 @@ static int prefill(const char *dir, const bench_options *options)
         fprintf(stderr, "billord-bench: cannot open %s\n", dir);
         return 1;
     }
-    billord_fixture fixture = make_fixture(options->instances);
+    billord_fixture fixture = make_fixture(options->instances, options->tick_bench);
     billord_err err = billord_engine_seed(engine, &fixture);
     billord_fixture_free(&fixture);
     static billord_command commands[BENCH_PREFILL_BATCH];
@@ -401,6 +407,34 @@ static void write_csv(const bench_options *options, double seconds, const produc
     fclose(csv);
 }
 
+/* The lifecycle tick of --tick-instances: every instance's first charge is due. */
+typedef struct ticker {
+    billord_db *db;
+    double seconds;
+    uint32_t ticks;
+} ticker;
+
+#define BENCH_TICK_AT_MS (BENCH_NOW_MS + 25LL * 86400000)   /* after T-9d, before T-7d */
+
+static void *ticker_main(void *arg)
+{
+    ticker *t = arg;
+    double started = seconds_now();
+    for (;;) {
+        billord_command command = {.kind = BILLORD_COMMAND_TICK, .now_ms = BENCH_TICK_AT_MS,
+                                   .account = "", .action = ""};
+        snprintf(command.request_id, sizeof command.request_id, "TICK-%u", t->ticks);
+        billord_outcome outcome;
+        billord_db_execute(t->db, &command, &outcome);
+        t->ticks++;
+        if (outcome.code != BILLORD_API_OK || !outcome.tick_more_due) {
+            break;
+        }
+    }
+    t->seconds = seconds_now() - started;
+    return NULL;
+}
+
 static int measure(const char *dir, const bench_options *options)
 {
     billord_db_config config = {.data_dir = dir, .map_bytes = BILLORD_MAP_BYTES_MAX,
@@ -427,6 +461,11 @@ static int measure(const char *dir, const bench_options *options)
         offset += share;
         pthread_create(&threads[t], NULL, producer_main, &producers[t]);
     }
+    ticker tick = {db, 0, 0};
+    pthread_t tick_thread;
+    if (options->tick_bench) {
+        pthread_create(&tick_thread, NULL, ticker_main, &tick);
+    }
     producer total = {0};
     for (uint32_t t = 0; t < options->threads; t++) {
         pthread_join(threads[t], NULL);
@@ -437,6 +476,13 @@ static int measure(const char *dir, const bench_options *options)
         total.other_errors += producers[t].other_errors;
     }
     double seconds = seconds_now() - started;
+    if (options->tick_bench) {
+        pthread_join(tick_thread, NULL);
+        printf("  lifecycle tick: %u instances charged by %u tick commands in %.2f s "
+               "(%.0f instances/s), requests running alongside\n",
+               options->instances, tick.ticks, tick.seconds,
+               (double)options->instances / (tick.seconds > 0 ? tick.seconds : 1));
+    }
     billord_db_stats stats;
     billord_db_stats_get(db, &stats);
     billord_db_close(db);
