@@ -18,7 +18,8 @@ static void replay_usage(FILE *out)
 {
     fprintf(out,
             "usage: billordctl replay --data DIR [--fixtures FILE] [--expect] [--strict]\n"
-            "                         [--from-wal] [--map-size BYTES] [--json] LOG...\n"
+            "                         [--from-wal] [--map-size BYTES] [--record FILE] [--json]\n"
+            "                         LOG...\n"
             "       billordctl replay --target http://HOST:PORT --keys FILE [--rate N|max]\n"
             "                         [--concurrency C] [--expect] [--strict] [--json] LOG...\n"
             "Replay recorded request logs (NDJSON, SPEC section 8) and log segments.\n"
@@ -26,7 +27,8 @@ static void replay_usage(FILE *out)
             "recorded request_id; writes go in batches straight to the engine (DIR keeps no log\n"
             "of its own and is synced once at the end), reads are queried. A *.seg file or a\n"
             "directory (a data directory means its wal/) is a log; --from-wal says so for all.\n"
-            "--fixtures seeds an empty DIR first.\n"
+            "--fixtures seeds an empty DIR first. --record FILE writes every replayed command\n"
+            "with its new response as a request log line (replay it with --expect).\n"
             "Against a server (--target): each request V1-signed with its account's key from\n"
             "FILE ({\"ACCOUNT\": {\"id\": ..., \"secret\": ...}} or a fixture file), at the\n"
             "recorded pace, N requests/s, or as fast as possible (--rate max).\n"
@@ -161,6 +163,8 @@ static int parse_args(int argc, char **argv, ctl_replay_args *args)
             ok = option_value(argc, argv, &i, &args->fixtures_path);
         } else if (strcmp(arg, "--target") == 0) {
             ok = option_value(argc, argv, &i, &args->target);
+        } else if (strcmp(arg, "--record") == 0) {
+            ok = option_value(argc, argv, &i, &args->record_path);
         } else if (strcmp(arg, "--keys") == 0) {
             ok = option_value(argc, argv, &i, &args->keys_path);
         } else if (strcmp(arg, "--rate") == 0) {
@@ -199,8 +203,9 @@ static int check_args(const ctl_replay_args *args)
         problem = "give exactly one of --data DIR and --target URL";
     } else if (args->target != NULL && args->keys_path == NULL) {
         problem = "--target needs --keys FILE";
-    } else if (args->target != NULL && (args->fixtures_path != NULL || args->from_wal)) {
-        problem = "--fixtures and --from-wal apply to --data only";
+    } else if (args->target != NULL &&
+               (args->fixtures_path != NULL || args->from_wal || args->record_path != NULL)) {
+        problem = "--fixtures, --from-wal and --record apply to --data only";
     } else if (args->data_dir != NULL && (args->rate != NULL || args->concurrency != 0)) {
         problem = "--rate and --concurrency apply to --target only";
     }
@@ -227,13 +232,28 @@ static int replay_local(const ctl_replay_args *args)
         .err = stderr,
         .progress = isatty(STDERR_FILENO) ? 2 : 1,
     };
+    if (args->record_path != NULL) {
+        options.record = fopen(args->record_path, "w");
+        if (options.record == NULL) {
+            fprintf(stderr, "billordctl replay: --record %s: %s\n", args->record_path,
+                    strerror(errno));
+            return CTL_EXIT_FAILED;
+        }
+    }
     billord_replay_stats *stats = malloc(sizeof *stats);
+    char error_text[CTL_ERROR_BYTES] = "out of memory";
+    billord_err err = stats == NULL ? BILLORD_E_NOMEM
+                                    : billord_replay_run(&options, stats, error_text,
+                                                         sizeof error_text);
+    if (options.record != NULL && fclose(options.record) != 0 && err == BILLORD_OK) {
+        snprintf(error_text, sizeof error_text, "--record %s: %s", args->record_path,
+                 strerror(errno));
+        err = BILLORD_E_IO;
+    }
     if (stats == NULL) {
-        fprintf(stderr, "billordctl replay: out of memory\n");
+        fprintf(stderr, "billordctl replay: %s\n", error_text);
         return CTL_EXIT_FAILED;
     }
-    char error_text[CTL_ERROR_BYTES];
-    billord_err err = billord_replay_run(&options, stats, error_text, sizeof error_text);
     ctl_replay_print_summary(stdout, stats, args->expect, args->as_json);
     if (err != BILLORD_OK) {
         fprintf(stderr, "billordctl replay: %s\n", error_text);

@@ -17,6 +17,7 @@ typedef struct ctl_replay_args {
     const char *fixtures_path;
     const char *target;             /* http://HOST:PORT */
     const char *keys_path;
+    const char *record_path;        /* --record FILE: the replayed responses as a request log */
     const char *rate;               /* NULL: the recorded pace; "max"; or requests per second */
     uint64_t concurrency;           /* 0: 1 */
     uint64_t map_bytes;

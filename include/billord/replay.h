@@ -128,6 +128,10 @@ typedef struct billord_replay_options {
     size_t input_count;
     FILE *out;                              /* divergences (NULL: stdout) */
     FILE *err;                              /* malformed lines, progress (NULL: stderr) */
+    /* NULL, or every answered command is written here as a request log line (the server's
+     * format, with the replayed response): two replays compare byte for byte, and the file
+     * replays with expect. */
+    FILE *record;
     /* 0: none; 1: plain progress lines now and then; 2: a bar redrawn in place (terminal). */
     int progress;
 } billord_replay_options;

@@ -48,6 +48,7 @@ typedef struct pending_item {
     uint64_t line_number;
     int command_index;                  /* into commands; -1: answered as recorded */
     billord_outcome recorded;           /* command_index == -1 */
+    billord_command recorded_command;   /* command_index == -1 */
 } pending_item;
 
 typedef struct token_slot {
@@ -216,12 +217,43 @@ static void compare(replay_run *run, const pending_item *item, const billord_out
     free(body);
 }
 
-static void answered(replay_run *run, const pending_item *item, const billord_outcome *outcome,
-                     const json_t *fields)
+/* One request log line of a replayed command, in the server's key order (request_log.c). */
+static void record_write(replay_run *run, const billord_command *command,
+                         const billord_outcome *outcome, const json_t *fields)
+{
+    size_t body_bytes = 0;
+    char *body = billord_render(command->action, outcome, fields, BILLORD_FORMAT_JSON,
+                                &body_bytes);
+    json_t *params = json_object();
+    for (uint32_t i = 0; i < command->param_count; i++) {
+        json_object_set_new(params, command->params[i].name,
+                            json_string(command->params[i].value));
+    }
+    json_t *body_json = body != NULL ? json_loadb(body, body_bytes, 0, NULL) : NULL;
+    json_t *line = json_pack("{s:I, s:s, s:s, s:o, s:{s:i, s:o}, s:s}", "ts_ms",
+                             (json_int_t)command->now_ms, "account", command->account, "action",
+                             command->action, "params", params, "response", "status",
+                             billord_render_status(outcome), "body",
+                             body_json != NULL ? body_json : json_null(), "request_id",
+                             command->request_id);
+    char *text = line != NULL ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text != NULL) {
+        fprintf(run->options->record, "%s\n", text);
+    }
+    free(text);
+    json_decref(line);
+    free(body);
+}
+
+static void answered(replay_run *run, const pending_item *item, const billord_command *command,
+                     const billord_outcome *outcome, const json_t *fields)
 {
     run->stats->requests++;
     billord_replay_stats_count(run->stats, item->line.action, outcome->code);
     compare(run, item, outcome, fields);
+    if (run->options->record != NULL) {
+        record_write(run, command, outcome, fields);
+    }
 }
 
 /* ---- batches ------------------------------------------------------------------------------ */
@@ -297,7 +329,10 @@ static billord_err batch_flush(replay_run *run)
             const billord_outcome *outcome = item->command_index < 0
                                                  ? &item->recorded
                                                  : &run->outcomes[item->command_index];
-            answered(run, item, outcome, NULL);
+            const billord_command *command = item->command_index < 0
+                                                 ? &item->recorded_command
+                                                 : &run->commands[item->command_index];
+            answered(run, item, command, outcome, NULL);
         }
     }
     batch_release(run);
@@ -366,7 +401,7 @@ static billord_err answer_read(replay_run *run, pending_item *item, const billor
                     (unsigned long long)item->line_number, billord_err_message(err));
     }
     run->stats->reads++;
-    answered(run, item, &outcome, fields);
+    answered(run, item, command, &outcome, fields);
     json_decref(fields);
     return BILLORD_OK;
 }
@@ -399,6 +434,7 @@ static billord_err add_write(replay_run *run, const billord_command *line_comman
     }
     if (as_recorded) {
         item->command_index = -1;
+        item->recorded_command = command;
     } else {
         item->command_index = (int)run->command_count;
         run->commands[run->command_count++] = command;
@@ -522,6 +558,9 @@ static void count_wal_batch(replay_run *run, const billord_wal_batch *batch)
                                    command->kind == BILLORD_COMMAND_TICK ? "(tick)"
                                                                          : command->action,
                                    run->outcomes[i].code);
+        if (run->options->record != NULL && command->kind == BILLORD_COMMAND_REQUEST) {
+            record_write(run, command, &run->outcomes[i], NULL);
+        }
     }
     run->stats->requests += batch->count;
     run->stats->writes += batch->count;
