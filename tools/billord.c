@@ -42,6 +42,8 @@ static void usage_serve(FILE *out)
             "                          callers sending header x-billord-admin-token: <file's text>\n"
             "  --log-level LEVEL       error (default), info (a line per request), debug\n"
             "  --map-size BYTES        LMDB map size (default %llu)\n"
+            "  --archive-dir DIR       keep retired log segments in DIR (same file system)\n"
+            "                          instead of deleting them: a replayable command log\n"
             "  --help                  this text\n",
             (unsigned long long)BILLORD_MAP_BYTES_DEFAULT);
 }
@@ -175,6 +177,8 @@ static int parse_option(serve_options *options, const char *name, const char *va
         } else {
             return bad_usage("--log-level must be error, info or debug", value);
         }
+    } else if (strcmp(name, "--archive-dir") == 0) {
+        config->archive_dir = value;
     } else if (strcmp(name, "--map-size") == 0) {
         if (!parse_bytes(value, &config->map_bytes)) {
             return bad_usage("--map-size must be a byte count up to BILLORD_MAP_BYTES_MAX",

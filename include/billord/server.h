@@ -90,6 +90,9 @@ typedef struct billord_server_config {
     const char *admin_token;
     billord_server_log_level log_level;
     uint64_t map_bytes;                 /* 0: BILLORD_MAP_BYTES_DEFAULT */
+    const char *archive_dir;            /* NULL: retired log segments are deleted; else they
+                                         * are moved here (created if missing), a recorded
+                                         * command log that billordctl replay reads */
     /* Tests: 0 takes the defaults above. */
     uint32_t idle_timeout_s;
     uint32_t read_timeout_ms;

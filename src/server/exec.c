@@ -6,9 +6,11 @@
  * on this thread. Every answer is rendered by billord_render(), so a replayed ClientToken
  * gets its first answer byte for byte.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <billord/db.h>
 #include <billord/engine.h>
@@ -72,9 +74,15 @@ billord_err billord__server_exec_open(const billord_server_config *config,
                                       server_logger *logger, billord_db **out_db,
                                       char *error_text, size_t error_text_bytes)
 {
+    if (config->archive_dir != NULL && mkdir(config->archive_dir, 0755) != 0 && errno != EEXIST) {
+        snprintf(error_text, error_text_bytes, "--archive-dir %s: %s", config->archive_dir,
+                 strerror(errno));
+        return BILLORD_E_IO;
+    }
     billord_db_config db_config = {
         .data_dir = config->data_dir,
         .map_bytes = config->map_bytes,
+        .archive_dir = config->archive_dir,
         .log_line = billord__server_log_forward,
         .log_ctx = logger,
     };
