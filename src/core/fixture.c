@@ -708,8 +708,9 @@ static bool fixture_check_duration(fixture_parser *parser, billord_period_unit u
 static bool fixture_parse_auto_renew_object(fixture_parser *parser, json_t *object,
                                             billord_instance *instance)
 {
-    static const char *const keys[] = {"renewal_status", "duration", "period_unit"};
+    static const char *const keys[] = {"renewal_status", "duration", "period_unit", "days_before"};
     json_int_t duration = 1;
+    json_int_t days_before = 0;
     if (!fixture_check_object(parser, object) ||
         !fixture_check_keys(parser, object, keys, FIXTURE_COUNT(keys)) ||
         !fixture_get_renewal_status(parser, object, "renewal_status", false,
@@ -729,6 +730,16 @@ static bool fixture_parse_auto_renew_object(fixture_parser *parser, json_t *obje
         return false;
     }
     instance->auto_renew_duration = (uint32_t)duration;
+    /* HSS lets each instance choose its payment day, 1-7 days before expiry. */
+    if (json_object_get(object, "days_before") != NULL) {
+        if (instance->product != BILLORD_PRODUCT_HSS) {
+            return fixture_fail_at_key(parser, "days_before", "is only for hss instances");
+        }
+        if (!fixture_get_integer(parser, object, "days_before", 1, 7, &days_before)) {
+            return false;
+        }
+    }
+    instance->charge_days_before = (uint32_t)days_before;
     return true;
 }
 

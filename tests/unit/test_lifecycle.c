@@ -219,6 +219,16 @@ Test(lifecycle, hss_charges_at_0300_then_grace_frozen_released)
     free(events);
 }
 
+Test(lifecycle, hss_payment_day_is_chosen_per_instance)
+{
+    tick_hourly(at("2027-01-01T00:00:00Z"));
+    char *events = events_of("sas-day2");
+    /* days_before 2: local date 2026-12-30, 03:00 UTC+8 = 2026-12-29T19:00:00Z, then daily. */
+    cr_assert(strstr(events, "RenewalFailed@2026-12-29T19:00:00Z[attempt=1]") != NULL, "%s", events);
+    cr_assert(eq(sz, count_of(events, "RenewalFailed@"), 2), "%s", events);
+    free(events);
+}
+
 Test(lifecycle, no_payment_method_fails_every_attempt)
 {
     tick_hourly(at("2026-12-25T00:00:00Z"));
