@@ -110,11 +110,7 @@ static billord_err pay_apply(engine_ctx *ctx, engine_request *request, billord_o
         billord__outcome_error(outcome, BILLORD_API_NOT_ENOUGH_BALANCE, NULL);
         return BILLORD_OK;
     }
-    order.status = BILLORD_ORDER_PAID;
-    order.paid_ms = ctx->now_ms;
-    order.coupon_paid_micros = split.coupon_micros;
-    order.balance_paid_micros = split.balance_micros;
-    order.credit_paid_micros = split.credit_micros;
+    billord__order_mark_paid(ctx, &order, &split);
     BILLORD_ASSERT(updated.unpaid_order_count > 0);
     updated.unpaid_order_count--;
     if (updated.auto_renew_order_id == order.id) {
@@ -128,9 +124,7 @@ static billord_err pay_apply(engine_ctx *ctx, engine_request *request, billord_o
         err = billord__instance_save(ctx, &updated);
     }
     if (err == BILLORD_OK) {
-        billord__outcome_ok(outcome);
-        outcome->has_order_id = true;
-        outcome->order_id = order.id;
+        billord__outcome_order(outcome, order.id);
     }
     return err;
 }
@@ -160,9 +154,7 @@ static billord_err cancel_apply(engine_ctx *ctx, engine_request *request,
         err = billord__instance_save(ctx, &instance);
     }
     if (err == BILLORD_OK) {
-        billord__outcome_ok(outcome);
-        outcome->has_order_id = true;
-        outcome->order_id = order.id;
+        billord__outcome_order(outcome, order.id);
     }
     return err;
 }

@@ -151,11 +151,7 @@ static billord_err pay_type_apply(engine_ctx *ctx, engine_request *request,
         return err;
     }
     if (paid) {
-        order.status = BILLORD_ORDER_PAID;
-        order.paid_ms = ctx->now_ms;
-        order.coupon_paid_micros = split.coupon_micros;
-        order.balance_paid_micros = split.balance_micros;
-        order.credit_paid_micros = split.credit_micros;
+        billord__order_mark_paid(ctx, &order, &split);
     } else {
         /* A due payment: the instance stays PostPaid until the order is paid. */
         converted = instance;
@@ -172,9 +168,7 @@ static billord_err pay_type_apply(engine_ctx *ctx, engine_request *request,
         err = billord__instance_save(ctx, &converted);
     }
     if (err == BILLORD_OK) {
-        billord__outcome_ok(outcome);
-        outcome->has_order_id = true;
-        outcome->order_id = order.id;
+        billord__outcome_order(outcome, order.id);
     }
     return err;
 }

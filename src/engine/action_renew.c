@@ -156,11 +156,7 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
         billord__outcome_error(outcome, BILLORD_API_NOT_ENOUGH_BALANCE, NULL);
         return BILLORD_OK;
     }
-    order.status = BILLORD_ORDER_PAID;
-    order.paid_ms = ctx->now_ms;
-    order.coupon_paid_micros = split.coupon_micros;
-    order.balance_paid_micros = split.balance_micros;
-    order.credit_paid_micros = split.credit_micros;
+    billord__order_mark_paid(ctx, &order, &split);
     err = billord__store_order_put(ctx->store, ctx->txn, &order, true);
     if (err == BILLORD_OK) {
         err = billord__event_emit(ctx, "OrderCreated", &renewed, order.id, NULL);
@@ -172,9 +168,7 @@ static billord_err renew_apply(engine_ctx *ctx, engine_request *request, billord
         err = billord__instance_save(ctx, &renewed);
     }
     if (err == BILLORD_OK) {
-        billord__outcome_ok(outcome);
-        outcome->has_order_id = true;
-        outcome->order_id = order.id;
+        billord__outcome_order(outcome, order.id);
     }
     return err;
 }

@@ -167,6 +167,11 @@ billord_err billord__payment_take(engine_ctx *ctx, const char *account_id, billo
                                   int64_t amount_micros, bool *out_paid, payment_split *out_split);
 
 /* ---- orders (order_new.c) ---- */
+/** Mark order Paid now (ctx->now_ms) with the split the waterfall took. */
+void billord__order_mark_paid(const engine_ctx *ctx, billord_order *order,
+                              const payment_split *split);
+/** A success outcome carrying order_id. */
+void billord__outcome_order(billord_outcome *outcome, uint64_t order_id);
 /** A new order with the next id, created now, for this command (request id, token). */
 void billord__order_init(engine_ctx *ctx, const engine_request *request,
                          const billord_instance *instance, billord_order_kind kind,

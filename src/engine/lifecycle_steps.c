@@ -171,11 +171,7 @@ static billord_err attempt_charge(engine_ctx *ctx, billord_instance *instance, b
                                                        detail)
                                  : err;
     }
-    order->status = BILLORD_ORDER_PAID;
-    order->paid_ms = ctx->now_ms;
-    order->coupon_paid_micros = split.coupon_micros;
-    order->balance_paid_micros = split.balance_micros;
-    order->credit_paid_micros = split.credit_micros;
+    billord__order_mark_paid(ctx, order, &split);
     if (!is_new) {
         BILLORD_ASSERT(renewed.unpaid_order_count > 0);
         renewed.unpaid_order_count--;

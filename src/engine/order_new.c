@@ -31,6 +31,26 @@ void billord__order_init(engine_ctx *ctx, const engine_request *request,
     memcpy(out_order->request_id, ctx->command->request_id, sizeof out_order->request_id);
 }
 
+void billord__order_mark_paid(const engine_ctx *ctx, billord_order *order,
+                              const payment_split *split)
+{
+    BILLORD_ASSERT(order->status == BILLORD_ORDER_UNPAID);
+    BILLORD_ASSERT(split->coupon_micros + split->balance_micros + split->credit_micros ==
+                   order->amount_micros);
+    order->status = BILLORD_ORDER_PAID;
+    order->paid_ms = ctx->now_ms;
+    order->coupon_paid_micros = split->coupon_micros;
+    order->balance_paid_micros = split->balance_micros;
+    order->credit_paid_micros = split->credit_micros;
+}
+
+void billord__outcome_order(billord_outcome *outcome, uint64_t order_id)
+{
+    billord__outcome_ok(outcome);
+    outcome->has_order_id = true;
+    outcome->order_id = order_id;
+}
+
 billord_err billord__order_effect_plan(const billord_order *order, const billord_instance *instance,
                                        int64_t paid_ms, billord_instance *out_instance)
 {
