@@ -319,8 +319,9 @@ static void next_command(producer *p, uint64_t *issued, uint64_t sequence, billo
         token_number = next_random(&p->seed) % *issued;
         snprintf(token, BENCH_TOKEN_BYTES, "t%u-%llu", p->index, (unsigned long long)token_number);
         period = roll < options->percent_replay ? "1" : "2";
-    } else if (roll < options->percent_replay + options->percent_mismatch +
-                          options->percent_duplicate) {
+    } else if (roll >= options->percent_replay + options->percent_mismatch &&
+               roll < options->percent_replay + options->percent_mismatch + options->percent_duplicate) {
+        /* (A replay or mismatch roll before this producer has a token is a new token, not a dup.) */
         uint64_t shared = __atomic_fetch_add(p->shared_counter, 1, __ATOMIC_RELAXED);
         token_number = shared / 2;
         snprintf(token, BENCH_TOKEN_BYTES, "dup-%llu", (unsigned long long)token_number);
