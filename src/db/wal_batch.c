@@ -78,14 +78,17 @@ typedef struct decoder {
 /* Copy a msgpack str into the arena with a NUL; NULL (and failed) when it breaks a rule. */
 static char *take_str(decoder *d, const msgpack_object *item, size_t max_bytes)
 {
+    /* msgpack-c gives an empty str a NULL ptr: memchr and memcpy must not see it. */
     if (d->failed || item->type != MSGPACK_OBJECT_STR || item->via.str.size > max_bytes ||
-        memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL ||
+        (item->via.str.size > 0 && memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL) ||
         d->arena_used + item->via.str.size + 1 > d->arena_bytes) {
         d->failed = true;
         return NULL;
     }
     char *out = d->arena + d->arena_used;
-    memcpy(out, item->via.str.ptr, item->via.str.size);
+    if (item->via.str.size > 0) {
+        memcpy(out, item->via.str.ptr, item->via.str.size);
+    }
     out[item->via.str.size] = '\0';
     d->arena_used += item->via.str.size + 1;
     return out;

@@ -153,13 +153,16 @@ static bool get_bool(field_reader *reader)
 static void copy_str(field_reader *reader, const msgpack_object *item, char *out,
                      size_t out_bytes)
 {
+    /* msgpack-c gives an empty str a NULL ptr: memchr and memcpy must not see it. */
     if (item == NULL || item->type != MSGPACK_OBJECT_STR || item->via.str.size >= out_bytes ||
-        memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL) {
+        (item->via.str.size > 0 && memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL)) {
         reader->failed = true;
         out[0] = '\0';
         return;
     }
-    memcpy(out, item->via.str.ptr, item->via.str.size);
+    if (item->via.str.size > 0) {
+        memcpy(out, item->via.str.ptr, item->via.str.size);
+    }
     out[item->via.str.size] = '\0';
 }
 
@@ -175,7 +178,9 @@ static uint32_t get_bin(field_reader *reader, uint8_t *out, size_t out_bytes)
         reader->failed = true;
         return 0;
     }
-    memcpy(out, item->via.bin.ptr, item->via.bin.size);
+    if (item->via.bin.size > 0) {   /* an empty bin has a NULL ptr */
+        memcpy(out, item->via.bin.ptr, item->via.bin.size);
+    }
     return item->via.bin.size;
 }
 
