@@ -62,7 +62,8 @@ static void usage(FILE *out)
             "  -T, --tick-instances N  lifecycle: N auto-renewing instances all due at one slot;\n"
             "                        one thread ticks until done while the producers run, and\n"
             "                        the tick's duration is reported (sets --instances N)\n"
-            "  -l, --lmdb MODE       nometasync (default, safe), sync (safe, slower),\n"
+            "  -l, --lmdb MODE       nometasync (default, safe), snapshot (safe: no LMDB syncs,\n"
+            "                        snapshots + rebuild after power loss), sync (safe, slower),\n"
             "                        nosync (unsafe on power loss: for comparison only)\n"
             "  -d, --dir PATH        parent of the temp data directory (default $TMPDIR or /tmp)\n"
             "  -c, --csv FILE        append a CSV row (header written when the file is new)\n"
@@ -99,6 +100,8 @@ static bool parse_lmdb(const char *text, bench_options *options)
         options->lmdb_mode = BILLORD_LMDB_SYNC;
     } else if (strcmp(text, "nosync") == 0) {
         options->lmdb_mode = BILLORD_LMDB_NOSYNC_UNSAFE;
+    } else if (strcmp(text, "snapshot") == 0) {
+        options->lmdb_mode = BILLORD_LMDB_SNAPSHOT;
     } else {
         return false;
     }

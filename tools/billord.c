@@ -42,6 +42,9 @@ static void usage_serve(FILE *out)
             "                          callers sending header x-billord-admin-token: <file's text>\n"
             "  --log-level LEVEL       error (default), info (a line per request), debug\n"
             "  --map-size BYTES        LMDB map size (default %llu)\n"
+            "  --lmdb MODE             snapshot (default): LMDB without syncs, synced snapshots\n"
+            "                          beside the log, rebuilt after a power loss; nometasync:\n"
+            "                          LMDB syncs each batch (half the throughput); sync\n"
             "  --archive-dir DIR       keep retired log segments in DIR (same file system)\n"
             "                          instead of deleting them: a replayable command log\n"
             "  --help                  this text\n",
@@ -177,6 +180,16 @@ static int parse_option(serve_options *options, const char *name, const char *va
         } else {
             return bad_usage("--log-level must be error, info or debug", value);
         }
+    } else if (strcmp(name, "--lmdb") == 0) {
+        if (strcmp(value, "snapshot") == 0) {
+            config->lmdb_mode = BILLORD_LMDB_SNAPSHOT;
+        } else if (strcmp(value, "nometasync") == 0) {
+            config->lmdb_mode = BILLORD_LMDB_NOMETASYNC;
+        } else if (strcmp(value, "sync") == 0) {
+            config->lmdb_mode = BILLORD_LMDB_SYNC;
+        } else {
+            return bad_usage("--lmdb must be snapshot, nometasync or sync", value);
+        }
     } else if (strcmp(name, "--archive-dir") == 0) {
         config->archive_dir = value;
     } else if (strcmp(name, "--map-size") == 0) {
@@ -197,6 +210,7 @@ static int serve(int argc, char **argv)
     snprintf(options.host, sizeof options.host, "%s", BILLORD_SERVER_LISTEN_HOST_DEFAULT);
     options.config.listen_host = options.host;
     options.config.listen_port = BILLORD_SERVER_LISTEN_PORT_DEFAULT;
+    options.config.lmdb_mode = BILLORD_LMDB_SNAPSHOT;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage_serve(stdout);

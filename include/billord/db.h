@@ -32,6 +32,9 @@
 #define BILLORD_DB_QUEUE_COMMANDS_DEFAULT 16384u
 #define BILLORD_DB_QUEUE_COMMANDS_MAX (1u << 20)
 #define BILLORD_DB_RETIRE_EVERY_BATCHES 256u
+#define BILLORD_DB_SNAPSHOT_LOG_BYTES_DEFAULT (256ull << 20)
+#define BILLORD_DB_SNAPSHOT_INTERVAL_MS_DEFAULT 600000u
+#define BILLORD_DB_SNAPSHOT_POLL_MS 200u
 
 typedef struct billord_db_config {
     const char *data_dir;               /* created if missing: state/ (LMDB) and wal/ */
@@ -43,6 +46,10 @@ typedef struct billord_db_config {
     billord_lmdb_mode lmdb_mode;
     const billord_lifecycle_policy *policy; /* NULL: the defaults (docs/lifecycle.md) */
     const billord_fs *fs;               /* NULL: POSIX; retained */
+    /* BILLORD_LMDB_SNAPSHOT: a snapshot after this much log (0: the default) or this long
+     * (0: the default) since the last one, whichever comes first. */
+    uint64_t snapshot_log_bytes;
+    uint32_t snapshot_interval_ms;
     bool wal_preparer_inline;           /* tests: prepare segments on the writer thread */
     /* Optional: one line of operator log output (no newline); NULL prints to stderr. */
     void (*log_line)(void *log_ctx, const char *line);
@@ -56,6 +63,8 @@ typedef struct billord_db_recovery {
     uint64_t commands_replayed;
     uint64_t applied_lsn_after;
     bool tail_truncated;                /* the log's torn tail was cut */
+    bool rebuilt_from_snapshot;         /* an OS crash or power loss was detected: LMDB was
+                                         * replaced by the snapshot, then the log replayed */
     char error_text[8192];              /* on failure: segment and offset, or the cause */
 } billord_db_recovery;
 
@@ -116,6 +125,7 @@ typedef struct billord_db_stats {
     uint64_t synced_bytes;
     uint64_t batch_commands_max;
     uint64_t answered_in_flight;        /* LastTokenProcessing at submit */
+    uint64_t snapshots;                 /* snapshots taken (BILLORD_LMDB_SNAPSHOT) */
     uint64_t rejected_queue_full;
 } billord_db_stats;
 void billord_db_stats_get(billord_db *db, billord_db_stats *out_stats);

@@ -78,6 +78,10 @@ typedef enum billord_lmdb_mode {
     /* No LMDB syncs. Survives a killed process, NOT a power loss or OS crash: for the
      * benchmark's comparison only (billord-bench --lmdb nosync). */
     BILLORD_LMDB_NOSYNC_UNSAFE = 2,
+    /* No LMDB syncs, made safe by the durable db (billord/db.h): synced snapshots of LMDB
+     * beside the log, and a start-up that rebuilds from the snapshot and the log after an
+     * OS crash or power loss (docs/durability.md, "Snapshot mode"). */
+    BILLORD_LMDB_SNAPSHOT = 3,
 } billord_lmdb_mode;
 
 typedef struct billord_engine_config {
@@ -165,6 +169,13 @@ bool billord_action_is_known(const char *action);
 billord_err billord_engine_access_key_find(billord_engine *engine, const char *access_key_id,
                                            char account_out[BILLORD_ACCOUNT_ID_BYTES_MAX + 1],
                                            char secret_out[BILLORD_ACCESS_KEY_SECRET_BYTES_MAX + 1]);
+
+/**
+ * Write a consistent, compacted copy of the store to fd (mdb_env_copyfd2) and report the
+ * applied LSN the copy holds at least (*out_applied_lsn). The caller syncs fd. Any thread; it
+ * reads in its own read transaction and does not stop the writer.
+ */
+billord_err billord_engine_snapshot(billord_engine *engine, int fd, uint64_t *out_applied_lsn);
 
 /** Force LMDB's data and meta pages to disk (mdb_env_sync); the writer's thread. */
 billord_err billord_engine_sync(billord_engine *engine);

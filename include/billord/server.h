@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <billord/engine.h>
 #include <billord/error.h>
 
 /* ---- Limits (SPEC section 11); each answers a clean error, docs/api.md "Limits" ------------ */
@@ -90,6 +91,7 @@ typedef struct billord_server_config {
     const char *admin_token;
     billord_server_log_level log_level;
     uint64_t map_bytes;                 /* 0: BILLORD_MAP_BYTES_DEFAULT */
+    billord_lmdb_mode lmdb_mode;        /* docs/durability.md; the program's default: snapshot */
     const char *archive_dir;            /* NULL: retired log segments are deleted; else they
                                          * are moved here (created if missing), a recorded
                                          * command log that billordctl replay reads */

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <xxhash.h>
 
@@ -24,6 +25,7 @@
 #include <billord/wal_batch.h>
 
 #include "core/assert.h"
+#include "db/snapshot.h"
 
 #define DB_TOKEN_BUCKETS 8192u
 #define DB_PATH_BYTES_MAX 4096u
@@ -62,6 +64,15 @@ struct billord_db {
 
     pthread_t writer;
     bool writer_started;
+    /* Snapshot mode (docs/durability.md): a thread copies LMDB now and then; the log is
+     * retired only up to what the latest snapshot holds. */
+    char data_dir[DB_PATH_BYTES_MAX];
+    uint64_t snapshot_log_bytes;
+    uint32_t snapshot_interval_ms;
+    uint64_t snapshot_lsn;                  /* under lock */
+    pthread_t snapshotter;
+    bool snapshotter_started;
+    pthread_cond_t snapshot_cv;
     /* The writer's own. */
     msgpack_sbuffer encode_buffer;
     uint64_t applied_lsn_previous;          /* LSN of the commit before the last one */
@@ -181,7 +192,12 @@ static void answer_unavailable(const billord_command *command, billord_outcome *
 static void retire_segments(billord_db *db)
 {
     uint64_t lsn_safe = db->applied_lsn_previous;
-    if (db->lmdb_mode != BILLORD_LMDB_NOMETASYNC) {
+    if (db->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+        /* LMDB is not synced: only what a snapshot holds may leave the log. */
+        pthread_mutex_lock(&db->lock);
+        lsn_safe = db->snapshot_lsn;
+        pthread_mutex_unlock(&db->lock);
+    } else if (db->lmdb_mode != BILLORD_LMDB_NOMETASYNC) {
         if (billord_engine_sync(db->engine) != BILLORD_OK) {
             return;
         }
@@ -433,6 +449,91 @@ billord_err billord_db_execute_many(billord_db *db, const billord_command *comma
     return first_err;
 }
 
+/* ---- snapshots (BILLORD_LMDB_SNAPSHOT) --------------------------------------------- */
+
+static billord_err snapshot_now(billord_db *db)
+{
+    uint64_t lsn = 0;
+    billord_err err = billord__snapshot_take(db->engine, db->data_dir, &lsn);
+    if (err != BILLORD_OK) {
+        db_log(db, "snapshot failed: %s (the log is kept; retried later)", billord_err_message(err));
+        return err;
+    }
+    pthread_mutex_lock(&db->lock);
+    db->snapshot_lsn = lsn;
+    db->stats.snapshots++;
+    pthread_mutex_unlock(&db->lock);
+    return BILLORD_OK;
+}
+
+static int64_t monotonic_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+/* Take a snapshot after enough log or time; off the writer's path. */
+static void *snapshotter_main(void *arg)
+{
+    billord_db *db = arg;
+    uint64_t synced_at_last = 0;
+    int64_t last_ms = monotonic_ms();
+    pthread_mutex_lock(&db->lock);
+    while (!db->closing) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += (long)BILLORD_DB_SNAPSHOT_POLL_MS * 1000000L;
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&db->snapshot_cv, &db->lock, &until);
+        uint64_t synced = db->stats.synced_bytes;
+        bool due = synced - synced_at_last >= db->snapshot_log_bytes ||
+                   (synced != synced_at_last &&
+                    monotonic_ms() - last_ms >= (int64_t)db->snapshot_interval_ms);
+        if (!due || db->closing || db->failed) {
+            continue;
+        }
+        pthread_mutex_unlock(&db->lock);
+        if (snapshot_now(db) == BILLORD_OK) {
+            synced_at_last = synced;
+            last_ms = monotonic_ms();
+        }
+        pthread_mutex_lock(&db->lock);
+    }
+    pthread_mutex_unlock(&db->lock);
+    return NULL;
+}
+
+/* Before the engine opens: after an OS crash or power loss, LMDB is replaced by the snapshot. */
+static billord_err snapshot_startup(billord_db *db, billord_db_recovery *info)
+{
+    bool rebuild = false;
+    billord_err err = billord__snapshot_startup(db->data_dir, &rebuild, info->error_text,
+                                                sizeof info->error_text);
+    if (err == BILLORD_OK && rebuild) {
+        db_log(db, "the machine restarted without a clean shutdown: rebuilding the state from "
+                   "the snapshot and the log");
+        err = billord__snapshot_restore(db->data_dir, info->error_text, sizeof info->error_text);
+        info->rebuilt_from_snapshot = err == BILLORD_OK;
+    }
+    return err;
+}
+
+/* After recovery: the snapshot's LSN bounds retirement; without a snapshot, take one now. */
+static billord_err snapshot_ready(billord_db *db)
+{
+    uint64_t lsn = 0;
+    if (billord__snapshot_exists(db->data_dir) &&
+        billord__snapshot_lsn(db->data_dir, &lsn) == BILLORD_OK) {
+        db->snapshot_lsn = lsn;
+        return BILLORD_OK;
+    }
+    return snapshot_now(db);
+}
+
 /* ---- open, recovery, close -------------------------------------------------------- */
 
 typedef struct recovery_ctx {
@@ -531,6 +632,17 @@ static billord_err recover(billord_db *db, billord_db_recovery *info)
 static billord_err open_parts(billord_db *db, const billord_db_config *config,
                               billord_db_recovery *info)
 {
+    if (config->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+        if (mkdir(config->data_dir, 0755) != 0 && errno != EEXIST) {
+            snprintf(info->error_text, sizeof info->error_text, "%s: cannot create",
+                     config->data_dir);
+            return BILLORD_E_IO;
+        }
+        billord_err err = snapshot_startup(db, info);
+        if (err != BILLORD_OK) {
+            return err;
+        }
+    }
     billord_engine_config engine_config = {.data_dir = config->data_dir,
                                            .map_bytes = config->map_bytes,
                                            .token_retention_ms = config->token_retention_ms,
@@ -548,6 +660,9 @@ static billord_err open_parts(billord_db *db, const billord_db_config *config,
     }
     if (err == BILLORD_OK) {
         err = recover(db, info);
+    }
+    if (err == BILLORD_OK && config->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+        err = snapshot_ready(db);
     }
     return err;
 }
@@ -573,12 +688,26 @@ billord_err billord_db_open(const billord_db_config *config, billord_db **out_db
                                                      : BILLORD_DB_QUEUE_COMMANDS_DEFAULT;
     pthread_mutex_init(&db->lock, NULL);
     pthread_cond_init(&db->work_cv, NULL);
+    pthread_cond_init(&db->snapshot_cv, NULL);
     msgpack_sbuffer_init(&db->encode_buffer);
-    billord_err err = open_parts(db, config, info);
+    snprintf(db->data_dir, sizeof db->data_dir, "%s", config->data_dir);
+    db->snapshot_log_bytes = config->snapshot_log_bytes != 0 ? config->snapshot_log_bytes
+                                                             : BILLORD_DB_SNAPSHOT_LOG_BYTES_DEFAULT;
+    db->snapshot_interval_ms = config->snapshot_interval_ms != 0
+                                   ? config->snapshot_interval_ms
+                                   : BILLORD_DB_SNAPSHOT_INTERVAL_MS_DEFAULT;
+    billord_err err = strlen(config->data_dir) < sizeof db->data_dir
+                          ? open_parts(db, config, info)
+                          : BILLORD_E_INVALID_ARGUMENT;
     if (err == BILLORD_OK) {
         err = pthread_create(&db->writer, NULL, writer_main, db) == 0 ? BILLORD_OK
                                                                       : BILLORD_E_NOMEM;
         db->writer_started = err == BILLORD_OK;
+    }
+    if (err == BILLORD_OK && config->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+        err = pthread_create(&db->snapshotter, NULL, snapshotter_main, db) == 0 ? BILLORD_OK
+                                                                                : BILLORD_E_NOMEM;
+        db->snapshotter_started = err == BILLORD_OK;
     }
     if (err != BILLORD_OK) {
         billord_db_close(db);
@@ -596,7 +725,12 @@ billord_err billord_db_seed(billord_db *db, const billord_fixture *fixture)
     if (!idle || db->applied_lsn_last != 0) {
         return BILLORD_E_NOT_EMPTY;
     }
-    return billord_engine_seed(db->engine, fixture);
+    billord_err err = billord_engine_seed(db->engine, fixture);
+    if (err == BILLORD_OK && db->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+        /* The seed is not in the log: a snapshot must hold it before anything builds on it. */
+        err = snapshot_now(db);
+    }
+    return err;
 }
 
 billord_engine *billord_db_engine(billord_db *db)
@@ -627,19 +761,31 @@ void billord_db_close(billord_db *db)
     pthread_mutex_lock(&db->lock);
     db->closing = true;
     pthread_cond_broadcast(&db->work_cv);
+    pthread_cond_broadcast(&db->snapshot_cv);
     pthread_mutex_unlock(&db->lock);
+    if (db->snapshotter_started) {
+        pthread_join(db->snapshotter, NULL);
+    }
     if (db->writer_started) {
         pthread_join(db->writer, NULL);   /* drains the queue first */
     }
     if (db->engine != NULL && db->wal != NULL && !db->failed &&
         billord_engine_sync(db->engine) == BILLORD_OK) {
-        /* LMDB is on disk up to the last commit: the log before it is no longer needed. */
-        billord_wal_retire(db->wal, db->applied_lsn_last, NULL);
+        if (db->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
+            /* LMDB is whole on disk: a restart needs no rebuild. The log stays back to the
+             * snapshot, which a later power loss would rebuild from. */
+            billord__snapshot_mark_clean(db->data_dir);
+            billord_wal_retire(db->wal, db->snapshot_lsn, NULL);
+        } else {
+            /* LMDB is on disk up to the last commit: the log before it is no longer needed. */
+            billord_wal_retire(db->wal, db->applied_lsn_last, NULL);
+        }
     }
     billord_wal_close(db->wal);
     billord_engine_close(db->engine);
     msgpack_sbuffer_destroy(&db->encode_buffer);
     pthread_cond_destroy(&db->work_cv);
+    pthread_cond_destroy(&db->snapshot_cv);
     pthread_mutex_destroy(&db->lock);
     free(db);
 }

@@ -127,9 +127,11 @@ billord_err billord_engine_open(const billord_engine_config *config, billord_eng
                                      ? config->token_retention_ms
                                      : BILLORD_TOKEN_RETENTION_MS_DEFAULT;
     uint64_t map_bytes = config->map_bytes != 0 ? config->map_bytes : BILLORD_MAP_BYTES_DEFAULT;
-    unsigned lmdb_flags = config->lmdb_mode == BILLORD_LMDB_SYNC            ? 0u
-                          : config->lmdb_mode == BILLORD_LMDB_NOSYNC_UNSAFE ? (unsigned)MDB_NOSYNC
-                                                                             : (unsigned)MDB_NOMETASYNC;
+    unsigned lmdb_flags = config->lmdb_mode == BILLORD_LMDB_SYNC ? 0u
+                          : config->lmdb_mode == BILLORD_LMDB_NOSYNC_UNSAFE ||
+                                  config->lmdb_mode == BILLORD_LMDB_SNAPSHOT
+                              ? (unsigned)MDB_NOSYNC
+                              : (unsigned)MDB_NOMETASYNC;
     err = billord__store_open(state_dir, map_bytes, lmdb_flags, &engine->store);
     if (err == BILLORD_OK) {
         err = load_meta(engine);
@@ -518,6 +520,17 @@ billord_err billord_engine_access_key_find(billord_engine *engine, const char *a
     if (err == BILLORD_OK) {
         memcpy(account_out, key.account, sizeof key.account);
         memcpy(secret_out, key.secret, sizeof key.secret);
+    }
+    return err;
+}
+
+billord_err billord_engine_snapshot(billord_engine *engine, int fd, uint64_t *out_applied_lsn)
+{
+    BILLORD_ASSERT(engine != NULL && fd >= 0 && out_applied_lsn != NULL);
+    /* Read the applied LSN first: the copy, taken after, holds at least that much. */
+    billord_err err = billord_engine_applied_lsn(engine, out_applied_lsn);
+    if (err == BILLORD_OK) {
+        err = billord__store_err(mdb_env_copyfd2(engine->store->env, fd, MDB_CP_COMPACT));
     }
     return err;
 }

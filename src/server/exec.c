@@ -83,6 +83,7 @@ billord_err billord__server_exec_open(const billord_server_config *config,
         .data_dir = config->data_dir,
         .map_bytes = config->map_bytes,
         .archive_dir = config->archive_dir,
+        .lmdb_mode = config->lmdb_mode,
         .log_line = billord__server_log_forward,
         .log_ctx = logger,
     };

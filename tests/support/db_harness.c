@@ -56,6 +56,29 @@ billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *a
     return db;
 }
 
+billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
+                                 uint64_t snapshot_log_bytes, billord_db_recovery *out_info,
+                                 billord_err *out_err)
+{
+    billord_db_config config = {.data_dir = dir,
+                                .map_bytes = 256ULL << 20,
+                                .wal_segment_bytes = 1ULL << 20,
+                                .lmdb_mode = mode,
+                                .snapshot_log_bytes = snapshot_log_bytes,
+                                .log_line = quiet_log};
+    billord_db *db = NULL;
+    billord_err err = billord_db_open(&config, &db, out_info);
+    if (out_err != NULL) {
+        *out_err = err;
+        return err == BILLORD_OK ? db : NULL;
+    }
+    if (err != BILLORD_OK) {
+        fprintf(stderr, "db_harness: open %s: %s\n", dir, billord_err_message(err));
+        abort();
+    }
+    return db;
+}
+
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,
                                  int64_t now_ms)
 {

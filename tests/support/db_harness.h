@@ -22,6 +22,11 @@ void db_harness_seed(const char *dir, const char *fixture_path);
 billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *archive_dir,
                             billord_db_recovery *out_info, billord_err *out_err);
 
+/** Like db_harness_open with an LMDB mode and snapshot thresholds (0: defaults). */
+billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
+                                 uint64_t snapshot_log_bytes, billord_db_recovery *out_info,
+                                 billord_err *out_err);
+
 /** A RenewInstance of one week with a ClientToken; request id derived from token. */
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,
                                  int64_t now_ms);
