@@ -63,10 +63,11 @@ static void *child_thread(void *arg)
     return NULL;
 }
 
-static _Noreturn void child_main(const char *dir, int pipe_fd, uint32_t cycle)
+static _Noreturn void child_main(const char *dir, int pipe_fd, uint32_t cycle,
+                                 billord_lmdb_mode mode)
 {
     billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, &err);
+    billord_db *db = db_harness_open_mode(dir, mode, 0, NULL, &err);
     if (db == NULL) {
         _exit(2);
     }
@@ -172,13 +173,13 @@ static uint64_t env_u64(const char *name, uint64_t fallback)
     return text != NULL && text[0] != '\0' ? strtoull(text, NULL, 10) : fallback;
 }
 
-Test(crash, kill_9_loses_no_acknowledged_order, .timeout = 900)
+static void run_cycles(billord_lmdb_mode mode, uint32_t cycles_default)
 {
     char dir[TEMPDIR_PATH_BYTES];
     tempdir_make(dir);
     db_harness_seed(dir, "tests/fixtures/crash.json");
     uint64_t seed = env_u64("BILLORD_CRASH_SEED", (uint64_t)time(NULL) ^ (uint64_t)getpid());
-    uint32_t cycles = (uint32_t)env_u64("BILLORD_CRASH_CYCLES", CRASH_CYCLES_DEFAULT);
+    uint32_t cycles = (uint32_t)env_u64("BILLORD_CRASH_CYCLES", cycles_default);
     fprintf(stderr, "crash: seed %llu, %u cycles (BILLORD_CRASH_SEED, BILLORD_CRASH_CYCLES)\n",
             (unsigned long long)seed, cycles);
     srand48((long)seed);
@@ -191,7 +192,7 @@ Test(crash, kill_9_loses_no_acknowledged_order, .timeout = 900)
         cr_assert(child >= 0);
         if (child == 0) {
             close(fds[0]);
-            child_main(dir, fds[1], cycle);
+            child_main(dir, fds[1], cycle, mode);
         }
         close(fds[1]);
         usleep((useconds_t)(lrand48() % CRASH_DELAY_US_MAX));
@@ -204,15 +205,25 @@ Test(crash, kill_9_loses_no_acknowledged_order, .timeout = 900)
                   status);
         acks_count = read_acks(fds[0], acks, acks_count, CRASH_ACKS_MAX);
         close(fds[0]);
-        billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+        billord_db *db = db_harness_open_mode(dir, mode, 0, NULL, NULL);
         check_acks(db, acks, 0, acks_count, seed);
         billord_db_close(db);
     }
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    billord_db *db = db_harness_open_mode(dir, mode, 0, NULL, NULL);
     check_tokens_unique(db, seed);
     fprintf(stderr, "crash: %zu acknowledged orders checked after every one of %u kills\n",
             acks_count, cycles);
     billord_db_close(db);
     free(acks);
     tempdir_remove(dir);
+}
+
+Test(crash, kill_9_loses_no_acknowledged_order, .timeout = 900)
+{
+    run_cycles(BILLORD_LMDB_NOMETASYNC, CRASH_CYCLES_DEFAULT);
+}
+
+Test(crash, kill_9_loses_no_acknowledged_order_in_snapshot_mode, .timeout = 900)
+{
+    run_cycles(BILLORD_LMDB_SNAPSHOT, CRASH_CYCLES_DEFAULT / 2);
 }
