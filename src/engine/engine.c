@@ -128,9 +128,9 @@ billord_err billord_engine_open(const billord_engine_config *config, billord_eng
                                      : BILLORD_TOKEN_RETENTION_MS_DEFAULT;
     uint64_t map_bytes = config->map_bytes != 0 ? config->map_bytes : BILLORD_MAP_BYTES_DEFAULT;
     unsigned lmdb_flags = config->lmdb_mode == BILLORD_LMDB_SYNC ? 0u
-                          : config->lmdb_mode == BILLORD_LMDB_NOSYNC_UNSAFE ||
-                                  config->lmdb_mode == BILLORD_LMDB_SNAPSHOT
-                              ? (unsigned)MDB_NOSYNC
+                          : config->lmdb_mode == BILLORD_LMDB_NOSYNC_UNSAFE ? (unsigned)MDB_NOSYNC
+                          : config->lmdb_mode == BILLORD_LMDB_SNAPSHOT
+                              ? (unsigned)(MDB_NOSYNC | MDB_WRITEMAP)
                               : (unsigned)MDB_NOMETASYNC;
     err = billord__store_open(state_dir, map_bytes, lmdb_flags, &engine->store);
     if (err == BILLORD_OK) {
