@@ -7,6 +7,7 @@ packages=(
   liblmdb-dev lmdb-utils libxxhash-dev libmsgpack-dev libjansson-dev
   libmicrohttpd-dev libssl-dev libcriterion-dev
   curl
+  clang libclang-rt-14-dev lcov
 )
 missing=()
 for p in "${packages[@]}"; do
