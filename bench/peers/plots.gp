@@ -28,7 +28,8 @@ set output out."/peers-latency.png"
 set multiplot layout 1,2 title "Latency per request: p50 (solid) and p99 (dashed), ms, log scale"
 set logscale y 10
 set yrange [*:*]
-set key below font ",10" maxrows 2
+unset key
+set key bmargin horizontal font ",10" maxrows 2
 do for [m in mixes] {
   set title mixtitle(m)
   set xlabel "clients"

@@ -13,6 +13,7 @@
 #                      instead of running it
 #   --out DIR          where peers.csv and the PNGs go (default bench/results; smoke: temp)
 #   --no-install       do not run bench/peers/install.sh
+#   --plot-only        no runs: redraw the PNGs and the summary from DIR's CSVs (--out)
 #   --help             this text
 # Environment: BILLORD_BUILD_DIR (default build): where billord, billord-bench and
 # billord-httpbench are (built with cmake when missing).
@@ -36,9 +37,9 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 peers=$repo/bench/peers
 cd "$repo"
 
-usage() { sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,36p' "$0" | sed 's/^# \{0,1\}//'; }
 
-smoke=0 seconds="" clients_list="" rounds=1 sizes="" engine_csv="" out="" install=1
+plot_only=0 smoke=0 seconds="" clients_list="" rounds=1 sizes="" engine_csv="" out="" install=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) smoke=1 ;;
@@ -49,6 +50,7 @@ while [ $# -gt 0 ]; do
     --engine-csv) engine_csv=${2:?}; shift ;;
     --out) out=${2:?}; shift ;;
     --no-install) install=0 ;;
+    --plot-only) plot_only=1 install=0 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run-all: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -90,6 +92,10 @@ mkdir -p "$out"
 say() { printf '== %s\n' "$*"; }
 fail() { printf 'run-all: FAILED: %s\n' "$*" >&2; exit 1; }
 
+csv=$out/peers.csv
+size_csv=$out/peers-store-size.csv
+systems=(billord-inprocess billord-http postgresql redis)
+if [ "$plot_only" = 0 ]; then
 # ---- install, build --------------------------------------------------------------------------
 if [ "$install" = 1 ]; then
   "$peers/install.sh"
@@ -186,7 +192,6 @@ run_system() {   # system clients mix [count]
     redis) run_peer redis "${@:2}" ;;
   esac
 }
-systems=(billord-inprocess billord-http postgresql redis)
 
 # ---- 1. correctness: the same fixed workload creates the same orders everywhere ---------------
 say "check: fixed workloads of 4 clients x 100 requests on every side"
@@ -219,7 +224,6 @@ done
 echo "   check: passed (every side created the same orders for the same workload)"
 
 # ---- 2. the timed matrix, interleaved -------------------------------------------------------
-csv=$out/peers.csv
 echo "system,mix,clients,seconds,requests,orders_created,req_per_s,p50_ms,p99_ms" >"$csv"
 cell=0
 for round in $(seq 1 "$rounds"); do
@@ -243,7 +247,6 @@ for system in "${systems[@]}"; do
 done
 
 # ---- 3. billord throughput against store size ----------------------------------------------
-size_csv=$out/peers-store-size.csv
 if [ -n "$engine_csv" ]; then
   [ "$engine_csv" -ef "$size_csv" ] || cp "$engine_csv" "$size_csv"
 else
@@ -252,7 +255,11 @@ else
   TMPDIR=$work SIZES=$sizes COMMANDS=$engine_commands bench/run-engine-matrix.sh "$size_csv" |
     grep -E '^== |durable commands/s' || true
 fi
+fi   # plot_only
 [ "$(grep -c '^billord-inprocess' "$size_csv" || true)" -gt 0 ] || fail "no store-size rows in $size_csv"
+for system in "${systems[@]}"; do
+  grep -q "^$system," "$csv" || fail "no rows for $system in $csv"
+done
 
 # ---- 4. plots --------------------------------------------------------------------------------
 plot=$work/plot
