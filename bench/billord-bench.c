@@ -62,8 +62,9 @@ static void usage(FILE *out)
             "  -T, --tick-instances N  lifecycle: N auto-renewing instances all due at one slot;\n"
             "                        one thread ticks until done while the producers run, and\n"
             "                        the tick's duration is reported (sets --instances N)\n"
-            "  -l, --lmdb MODE       nometasync (default, safe), snapshot (safe: no LMDB syncs,\n"
-            "                        snapshots + rebuild after power loss), sync (safe, slower),\n"
+            "  -l, --lmdb MODE       snapshot (default, as billord serve: no LMDB syncs, snapshots\n"
+            "                        + rebuild after power loss), nometasync (safe, one LMDB sync\n"
+            "                        per batch), sync (safe, slower),\n"
             "                        nosync (unsafe on power loss: for comparison only)\n"
             "  -d, --dir PATH        parent of the temp data directory (default $TMPDIR or /tmp)\n"
             "  -c, --csv FILE        append a CSV row (header written when the file is new)\n"
@@ -120,7 +121,8 @@ static int parse_options(int argc, char **argv, bench_options *options)
         {"keep", no_argument, NULL, 'k'},          {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     *options = (bench_options){.threads = 64, .commands = 1000000, .instances = 10000,
-                               .pipeline = 1, .lmdb_name = "nometasync"};
+                               .pipeline = 1, .lmdb_mode = BILLORD_LMDB_SNAPSHOT,
+                               .lmdb_name = "snapshot"};
     int option;
     while ((option = getopt_long(argc, argv, "t:n:p:i:m:l:d:c:P:T:kh", long_options, NULL)) != -1) {
         bool ok = true;
