@@ -53,5 +53,33 @@ else
   echo "   compat: FAILED"
   total_failed=$((total_failed + 1))
 fi
+# Hardening (tests/fuzz/README.md): every decoder's fuzz corpus plus a short fuzz run,
+# ThreadSanitizer on the server under load, and (BILLORD_CI_COVERAGE=1) coverage figures.
+# BILLORD_TEST_SKIP_HARDENING=1 skips them (local iteration only).
+if [ "${BILLORD_TEST_SKIP_HARDENING:-0}" != "1" ]; then
+  echo "== fuzz: corpus regression + ${BILLORD_FUZZ_SECONDS:-10}s per target (scripts/fuzz.sh)"
+  if scripts/fuzz.sh --seconds "${BILLORD_FUZZ_SECONDS:-10}"; then
+    echo "   fuzz: passed"
+  else
+    echo "   fuzz: FAILED"
+    total_failed=$((total_failed + 1))
+  fi
+  echo "== ThreadSanitizer (scripts/tsan.sh)"
+  if scripts/tsan.sh; then
+    echo "   tsan: passed"
+  else
+    echo "   tsan: FAILED"
+    total_failed=$((total_failed + 1))
+  fi
+  if [ "${BILLORD_CI_COVERAGE:-0}" = "1" ]; then
+    echo "== coverage (scripts/coverage.sh)"
+    if scripts/coverage.sh; then
+      echo "   coverage: passed"
+    else
+      echo "   coverage: FAILED"
+      total_failed=$((total_failed + 1))
+    fi
+  fi
+fi
 echo "tests: $total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]
