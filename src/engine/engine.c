@@ -329,8 +329,12 @@ static void command_init(const billord_command *command, engine_request *request
     request->command = command;
     request->client_token = NULL;
     request->canonical.pair_count = 0;
-    billord__canonical_add(&request->canonical, "Account", command->account);
-    billord__canonical_add(&request->canonical, "Action", command->action);
+    /* A command without an account or action is refused by the caller as an unknown
+     * action; the canonical form must not be what aborts on it first. */
+    billord__canonical_add(&request->canonical, "Account",
+                           command->account != NULL ? command->account : "");
+    billord__canonical_add(&request->canonical, "Action",
+                           command->action != NULL ? command->action : "");
 }
 
 /*
