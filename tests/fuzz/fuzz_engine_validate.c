@@ -5,7 +5,8 @@
  * Input: byte 0 picks the kind and the action (one of the known ones, or the next
  * field as a raw action name); then 0xFF-separated fields: the account, then name,
  * value, name, value, ... A one-byte name field stands for a known parameter name, so
- * the fuzzer reaches the checks behind each name without guessing it.
+ * the fuzzer reaches the checks behind each name without guessing it; an account or
+ * action field of the one byte 0xFE is a NULL pointer (refused, never an abort).
  * Properties: validation is deterministic; a refusal carries an error code and a
  * NUL-terminated message, an acceptance BILLORD_API_OK; the ClientToken handed back is
  * the command's own ClientToken value (or NULL); the request id is copied as given.
@@ -40,13 +41,18 @@ static const char *const names[] = {
 #define NAME_COUNT (sizeof names / sizeof names[0])
 
 /* A field as a NUL-terminated string in the arena (cut at an embedded NUL). */
-static const char *field_string(fuzz_input *in, char **arena, char *arena_end)
+static const char *field_string(fuzz_input *in, char **arena, char *arena_end, bool *out_null)
 {
+    *out_null = false;
     const uint8_t *bytes;
     size_t bytes_len;
     fuzz_field(in, &bytes, &bytes_len);
     if (bytes_len == 1 && bytes[0] < 0x40) {
         return names[bytes[0] % NAME_COUNT];
+    }
+    if (bytes_len == 1 && bytes[0] == 0xFE) {
+        *out_null = true;   /* an account or action that is not there at all */
+        return NULL;
     }
     if ((size_t)(arena_end - *arena) < bytes_len + 1u) {
         return NULL;
@@ -76,20 +82,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(command.request_id, "0B1C2D3E-4F50-4617-8829-3A4B5C6D7E8F",
            BILLORD_REQUEST_ID_BYTES + 1u);
     unsigned const action_pick = selector & 0x7Fu;
+    bool action_null = false, account_null = false;
     if (action_pick < ACTION_COUNT * 8u) {
         command.action = actions[action_pick % ACTION_COUNT];
     } else {
-        command.action = field_string(&in, &arena, arena_end);
+        command.action = field_string(&in, &arena, arena_end, &action_null);
     }
-    command.account = field_string(&in, &arena, arena_end);
-    if (command.account == NULL || command.action == NULL) {
+    command.account = field_string(&in, &arena, arena_end, &account_null);
+    if ((command.account == NULL && !account_null) || (command.action == NULL && !action_null)) {
         return 0;
     }
     static billord_param params[BILLORD_PARAMS_MAX];
     uint32_t count = 0;
     while (in.size > 0 && count < BILLORD_PARAMS_MAX) {
-        const char *name = field_string(&in, &arena, arena_end);
-        const char *value = field_string(&in, &arena, arena_end);
+        bool null_name, null_value;
+        const char *name = field_string(&in, &arena, arena_end, &null_name);
+        const char *value = field_string(&in, &arena, arena_end, &null_value);
         if (name == NULL || value == NULL) {
             break;
         }
@@ -129,7 +137,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         BILLORD_ASSERT(token_bytes > 0 && token_bytes <= BILLORD_CLIENT_TOKEN_BYTES_MAX);
     }
     if (command.kind == BILLORD_COMMAND_REQUEST) {
-        bool const known = billord_action_is_known(command.action);
+        bool const known = billord_action_is_known(command.action) && command.account != NULL;
         if (!known) {
             BILLORD_ASSERT(!valid && outcome.code == BILLORD_API_ACTION_NOT_FOUND);
         }
