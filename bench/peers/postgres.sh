@@ -40,7 +40,7 @@ case "$command" in
 listen_addresses = '127.0.0.1'
 port = $port
 unix_socket_directories = '$data'
-max_connections = 200
+max_connections = 320
 fsync = on
 synchronous_commit = on
 full_page_writes = on
