@@ -53,6 +53,13 @@ else
   echo "   compat: FAILED"
   total_failed=$((total_failed + 1))
 fi
+echo "== billord beside PostgreSQL and Redis, smoke (bench/peers/run-all.sh --smoke)"
+if BILLORD_BUILD_DIR=build bench/peers/run-all.sh --smoke; then
+  echo "   peers smoke: passed"
+else
+  echo "   peers smoke: FAILED"
+  total_failed=$((total_failed + 1))
+fi
 # Hardening (tests/fuzz/README.md): every decoder's fuzz corpus plus a short fuzz run,
 # ThreadSanitizer on the server under load, and (BILLORD_CI_COVERAGE=1) coverage figures.
 # BILLORD_TEST_SKIP_HARDENING=1 skips them (local iteration only).
