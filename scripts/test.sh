@@ -19,7 +19,7 @@ run_suites() {
     [ -x "$suite" ] || continue
     suite_count=$((suite_count + 1))
     local status=0
-    (cd "$build_dir" && BILLORD_SOURCE_DIR="$PWD/.." "./$(basename "$suite")" --jobs "$jobs" --short-filename) >"$log" 2>&1 || status=$?
+    (cd "$build_dir" && BILLORD_SOURCE_DIR="$PWD/.." BILLORD_BUILD_DIR="$PWD" "./$(basename "$suite")" --jobs "$jobs" --short-filename) >"$log" 2>&1 || status=$?
     local synthesis
     synthesis=$(grep -a 'Synthesis:' "$log" | tail -1 || true)
     passed=$(echo "$synthesis" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')

@@ -869,8 +869,8 @@ Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
 Test(server, the_billord_program_serves_and_exits_0_on_sigterm, .timeout = 60)
 {
     const char *build_dir = getenv("BILLORD_BUILD_DIR");
-    if (build_dir == NULL) {
-        cr_skip_test("BILLORD_BUILD_DIR is not set (run through ctest)");
+    if (build_dir == NULL || build_dir[0] == '\0') {
+        build_dir = BILLORD_BUILD_DIR_DEFAULT;  /* the build that compiled this test */
     }
     char program[TEMPDIR_PATH_BYTES];
     snprintf(program, sizeof program, "%s/billord", build_dir);
