@@ -9,6 +9,11 @@ packages=(
   curl
   clang libclang-rt-14-dev lcov
 )
+# Node.js and npm run the official SDK suite (tests/compat); the machine image usually has
+# them, Debian's packages otherwise.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
