@@ -51,4 +51,46 @@ const char *action_world_instance_id(size_t index);
 void action_world_take(harness *h, action_world *out_world);
 void action_world_expect_unchanged(harness *h, const action_world *before, const char *label);
 
+#define EXPECT_STR(actual, expected)                                                      \
+    cr_expect(eq(int, strcmp((actual), (expected)), 0), "%s is \"%s\", expected \"%s\"", \
+              #actual, (actual), (expected))
+#define expect_code action_expect_code
+#define expect_time action_expect_time
+typedef action_world world;
+
+/*
+ * A suite's harness on fixtures/demo.json (setup/teardown for TestSuite) and the helpers
+ * bound to it. Write it once at file scope in each action suite.
+ */
+#define ACTION_ROWS_SUITE_HELPERS                                                           \
+    static harness h;                                                                       \
+    static void setup(void)                                                                 \
+    {                                                                                       \
+        harness_open(&h, "fixtures/demo.json");                                             \
+    }                                                                                       \
+    static void teardown(void)                                                              \
+    {                                                                                       \
+        harness_close(&h);                                                                  \
+    }                                                                                       \
+    __attribute__((unused)) static billord_outcome call_rows_fields(                        \
+        const char *account, const char *action, const param_row *rows, size_t row_count,  \
+        json_t **out_fields)                                                                \
+    {                                                                                       \
+        return action_call_rows(&h, account, action, rows, row_count, out_fields);         \
+    }                                                                                       \
+    __attribute__((unused)) static billord_outcome call_rows(                               \
+        const char *account, const char *action, const param_row *rows, size_t row_count)  \
+    {                                                                                       \
+        return action_call_rows(&h, account, action, rows, row_count, NULL);               \
+    }                                                                                       \
+    __attribute__((unused)) static void world_take(world *w)                                \
+    {                                                                                       \
+        action_world_take(&h, w);                                                           \
+    }                                                                                       \
+    __attribute__((unused)) static void world_expect_unchanged(const world *before,         \
+                                                               const char *label)          \
+    {                                                                                       \
+        action_world_expect_unchanged(&h, before, label);                                  \
+    }
+
 #endif

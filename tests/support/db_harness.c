@@ -33,6 +33,23 @@ static void quiet_log(void *log_ctx, const char *line)
     (void)line;
 }
 
+/* Open with config; aborts on failure unless out_err is given. */
+static billord_db *open_config(const billord_db_config *config, billord_db_recovery *out_info,
+                               billord_err *out_err)
+{
+    billord_db *db = NULL;
+    billord_err err = billord_db_open(config, &db, out_info);
+    if (out_err != NULL) {
+        *out_err = err;
+        return err == BILLORD_OK ? db : NULL;
+    }
+    if (err != BILLORD_OK) {
+        fprintf(stderr, "db_harness: open %s: %s\n", config->data_dir, billord_err_message(err));
+        abort();
+    }
+    return db;
+}
+
 billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *archive_dir,
                             billord_db_recovery *out_info, billord_err *out_err)
 {
@@ -43,17 +60,7 @@ billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *a
                                 .fs = fs,
                                 .wal_preparer_inline = fs != NULL,
                                 .log_line = quiet_log};
-    billord_db *db = NULL;
-    billord_err err = billord_db_open(&config, &db, out_info);
-    if (out_err != NULL) {
-        *out_err = err;
-        return err == BILLORD_OK ? db : NULL;
-    }
-    if (err != BILLORD_OK) {
-        fprintf(stderr, "db_harness: open %s: %s\n", dir, billord_err_message(err));
-        abort();
-    }
-    return db;
+    return open_config(&config, out_info, out_err);
 }
 
 billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
@@ -66,17 +73,7 @@ billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
                                 .lmdb_mode = mode,
                                 .snapshot_log_bytes = snapshot_log_bytes,
                                 .log_line = quiet_log};
-    billord_db *db = NULL;
-    billord_err err = billord_db_open(&config, &db, out_info);
-    if (out_err != NULL) {
-        *out_err = err;
-        return err == BILLORD_OK ? db : NULL;
-    }
-    if (err != BILLORD_OK) {
-        fprintf(stderr, "db_harness: open %s: %s\n", dir, billord_err_message(err));
-        abort();
-    }
-    return db;
+    return open_config(&config, out_info, out_err);
 }
 
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,

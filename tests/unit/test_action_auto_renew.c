@@ -26,48 +26,7 @@
 
 /* ---- helpers ------------------------------------------------------------------------ */
 
-static harness h;
-
-static void setup(void)
-{
-    harness_open(&h, "fixtures/demo.json");
-}
-
-static void teardown(void)
-{
-    harness_close(&h);
-}
-
-static billord_outcome call_rows_fields(const char *account, const char *action,
-                                        const param_row *rows, size_t row_count,
-                                        json_t **out_fields)
-{
-    return action_call_rows(&h, account, action, rows, row_count, out_fields);
-}
-
-
-#define EXPECT_STR(actual, expected)                                                      \
-    cr_expect(eq(int, strcmp((actual), (expected)), 0), "%s is \"%s\", expected \"%s\"", \
-              #actual, (actual), (expected))
-#define expect_code action_expect_code
-#define expect_time action_expect_time
-typedef action_world world;
-
-static void world_take(world *w)
-{
-    action_world_take(&h, w);
-}
-
-static void world_expect_unchanged(const world *before, const char *label)
-{
-    action_world_expect_unchanged(&h, before, label);
-}
-
-static billord_outcome call_rows(const char *account, const char *action, const param_row *rows,
-                                 size_t row_count)
-{
-    return call_rows_fields(account, action, rows, row_count, NULL);
-}
+ACTION_ROWS_SUITE_HELPERS
 
 #define EXPECT_TRUE(condition) cr_expect(eq(int, (condition) ? 1 : 0, 1), "%s", #condition)
 
