@@ -312,10 +312,9 @@ static void *writer_main(void *arg)
 
 /* ---- submit ------------------------------------------------------------------------ */
 
-static billord_err refuse(billord_db *db, const billord_command *command, billord_outcome *outcome,
+static billord_err refuse(const billord_command *command, billord_outcome *outcome,
                           billord_err err)
 {
-    (void)db;
     answer_unavailable(command, outcome);
     if (err == BILLORD_E_QUEUE_FULL) {
         snprintf(outcome->message, sizeof outcome->message,
@@ -383,7 +382,7 @@ static bool accept_one(billord_db *db, db_waiter *waiter, billord_err *out_err)
     }
     if (err != BILLORD_OK) {
         pthread_mutex_unlock(&db->lock);
-        *out_err = refuse(db, command, outcome, err);
+        *out_err = refuse(command, outcome, err);
         return false;
     }
     if (token != NULL) {
