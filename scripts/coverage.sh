@@ -6,12 +6,14 @@
 # state machine (src/engine/engine.c, src/engine/pending.c). Per-file figures and an
 # HTML report go to build-cov/coverage/ (index.html).
 # Usage: scripts/coverage.sh [suite...]    (default: every tests/unit/test_*.c)
+#   BILLORD_COV_BUILD=dir  another build directory (default build-cov), so that several
+#                          coverage runs of chosen suites can go on at once.
 # Exits non-zero only when the build fails or a suite fails: the figures are reported,
 # not enforced (see tests/fuzz/README.md, "Coverage").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 jobs=$(nproc 2>/dev/null || echo 2)
-build=build-cov
+build=${BILLORD_COV_BUILD:-build-cov}
 out=$build/coverage
 suites=("$@")
 if [ "${#suites[@]}" -eq 0 ]; then
@@ -22,8 +24,12 @@ fi
 
 echo "== coverage: configure and build ($build)"
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DBILLORD_COVERAGE=ON >/dev/null
-# Everything: some suites run the programs (billordctl, billord) from the build directory.
-cmake --build "$build" -j"$jobs"
+# Everything, or the chosen suites and the programs some suites run (billordctl, billord).
+if [ "$#" -eq 0 ]; then
+  cmake --build "$build" -j"$jobs"
+else
+  cmake --build "$build" -j"$jobs" --target billord billordctl "${suites[@]}"
+fi
 find "$build" -name '*.gcda' -delete
 mkdir -p "$out"
 
