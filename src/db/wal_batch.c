@@ -8,6 +8,7 @@
 #include <billord/wal_batch.h>
 
 #include "core/assert.h"
+#include "core/msgpack_read.h"
 
 #define BATCH_COMMAND_FIELDS 6u
 
@@ -187,10 +188,7 @@ billord_err billord_wal_batch_decode(const uint8_t *payload, size_t payload_byte
     memset(out_batch, 0, sizeof *out_batch);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    size_t offset = 0;
-    msgpack_unpack_return result =
-        msgpack_unpack_next(&unpacked, (const char *)payload, payload_bytes, &offset);
-    billord_err err = result == MSGPACK_UNPACK_SUCCESS && offset == payload_bytes
+    billord_err err = billord__msgpack_unpack_one(&unpacked, payload, payload_bytes)
                           ? decode_root(&unpacked.data, payload_bytes, out_batch)
                           : BILLORD_E_CORRUPT;
     msgpack_unpacked_destroy(&unpacked);

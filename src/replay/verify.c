@@ -18,6 +18,7 @@
 #include <billord/wal_batch.h>
 
 #include "core/assert.h"
+#include "core/msgpack_read.h"
 #include "replay/replay_internal.h"
 #include "store/codec.h"
 
@@ -513,10 +514,7 @@ static void check_generic(verify_ctx *ctx, billord_db_id db, const MDB_val *valu
     }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    size_t offset = 0;
-    msgpack_unpack_return rc = msgpack_unpack_next(&unpacked, value->mv_data, value->mv_size,
-                                                   &offset);
-    bool ok = rc == MSGPACK_UNPACK_SUCCESS && offset == value->mv_size &&
+    bool ok = billord__msgpack_unpack_one(&unpacked, value->mv_data, value->mv_size) &&
               unpacked.data.type == MSGPACK_OBJECT_ARRAY && unpacked.data.via.array.size >= 1 &&
               unpacked.data.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     msgpack_unpacked_destroy(&unpacked);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/msgpack_read.h"
 #include "store/codec.h"
 
 /* ---- writing ---------------------------------------------------------------------- */
@@ -71,12 +72,9 @@ static void reader_begin(field_reader *reader, const void *bytes, size_t bytes_l
 {
     memset(reader, 0, sizeof *reader);
     msgpack_unpacked_init(&reader->unpacked);
-    size_t offset = 0;
-    msgpack_unpack_return result =
-        msgpack_unpack_next(&reader->unpacked, bytes, bytes_len, &offset);
+    bool unpacked = billord__msgpack_unpack_one(&reader->unpacked, bytes, bytes_len);
     const msgpack_object *root = &reader->unpacked.data;
-    if (result != MSGPACK_UNPACK_SUCCESS || offset != bytes_len ||
-        root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != field_count + 1) {
+    if (!unpacked || root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != field_count + 1) {
         reader->failed = true;
         return;
     }
