@@ -34,6 +34,7 @@ static bool read_be(const uint8_t **cursor, const uint8_t *end, unsigned width, 
 typedef struct value_shape {
     uint64_t body_bytes;
     uint64_t elements;          /* an array's items, a map's keys and values */
+    bool container;             /* an array or a map, even an empty one */
 } value_shape;
 
 /* Read the header at *cursor (its type byte already taken as type). */
@@ -48,6 +49,7 @@ static bool read_shape(uint8_t type, const uint8_t **cursor, const uint8_t *end,
     };
     shape->body_bytes = 0;
     shape->elements = 0;
+    shape->container = (type >= 0x80 && type <= 0x9f) || (type >= 0xdc && type <= 0xdf);
     uint64_t length = 0;
     if (type <= 0x7f || type >= 0xe0 || type == 0xc0 || type == 0xc2 || type == 0xc3) {
         return true;                                            /* fixint, nil, bool */
@@ -110,10 +112,14 @@ bool billord__msgpack_well_sized(const void *bytes, size_t bytes_len)
         }
         owed_total--;
         owed_at_level[depth]--;
+        /* msgpack-c counts an empty container against its depth limit too. */
+        if (shape.container && depth == BILLORD_MSGPACK_DEPTH_MAX) {
+            return false;
+        }
         if (shape.elements > 0) {
             owed_total += shape.elements;
             /* Each value owed takes at least one byte. */
-            if (depth == BILLORD_MSGPACK_DEPTH_MAX || owed_total > (uint64_t)(end - cursor)) {
+            if (owed_total > (uint64_t)(end - cursor)) {
                 return false;
             }
             owed_at_level[++depth] = shape.elements;

@@ -80,6 +80,15 @@ Test(msgpack_read, nesting_is_bounded)
     bytes[BILLORD_MSGPACK_DEPTH_MAX] = 0x91;
     bytes[BILLORD_MSGPACK_DEPTH_MAX + 1] = 0xc0;
     cr_assert(not(accepted(bytes, BILLORD_MSGPACK_DEPTH_MAX + 2)));
+    /* An empty container counts as a level too, as msgpack-c counts it. */
+    bytes[BILLORD_MSGPACK_DEPTH_MAX] = 0x90;
+    cr_assert(not(accepted(bytes, BILLORD_MSGPACK_DEPTH_MAX + 1)));
+    bytes[BILLORD_MSGPACK_DEPTH_MAX - 1] = 0x80;
+    cr_assert(accepted(bytes, BILLORD_MSGPACK_DEPTH_MAX));
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    cr_assert(billord__msgpack_unpack_one(&unpacked, bytes, BILLORD_MSGPACK_DEPTH_MAX));
+    msgpack_unpacked_destroy(&unpacked);
 }
 
 /* A deterministic generator of msgpack values of every type. */
