@@ -76,9 +76,16 @@ static billord_err read_range(const billord_fs *fs, int fd, uint8_t *bytes, size
             return billord__wal_errno_err(errno);
         }
         if (got == 0) {
-            break;              /* the file shrank under us: report what is there */
+            *out_got = got_total;   /* the file shrank under us: report what is there */
+            return BILLORD_OK;
         }
         got_total += (size_t)got;
+    }
+    if (got_total < bytes_len) {
+        /* Reads stayed short past the bound (as write_all gives up on short writes). A prefix
+         * must not pass for the whole file: recovery would zero what it did not read. */
+        errno = EIO;
+        return BILLORD_E_IO;
     }
     *out_got = got_total;
     return BILLORD_OK;
@@ -163,7 +170,8 @@ bool billord__wal_segment_name_parse(const char *name, uint64_t *out_lsn_first)
 bool billord__wal_path_join(char *out, size_t out_bytes, const char *dir, const char *name)
 {
     int written = snprintf(out, out_bytes, "%s/%s", dir, name);
-    return written >= 0 && (size_t)written < out_bytes;
+    /* A failed snprintf (negative) converts to a huge size: refused as well. */
+    return (size_t)written < out_bytes;
 }
 
 typedef struct segment_list {
