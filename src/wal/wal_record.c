@@ -265,7 +265,10 @@ static billord_err walk_records(const uint8_t *bytes, size_t bytes_len,
     uint64_t const records_max = bytes_len / BILLORD_WAL_RECORD_HEADER_BYTES + 1u;
     billord_err err = BILLORD_E_NOT_FOUND;
     *out_why = "zeroed region (end of log)";
-    for (uint64_t i = 0; i < records_max && offset < bytes_len; i++) {
+    for (uint64_t i = 0; offset < bytes_len; i++) {
+        /* Every record takes more than a header's bytes (its payload has at least one), so
+         * the end of the bytes comes before this bound. */
+        BILLORD_ASSERT(i < records_max);
         billord__wal_record_view view;
         uint64_t record_bytes = 0;
         err = billord__wal_record_decode(bytes + offset, bytes_len - offset, &view, &record_bytes,

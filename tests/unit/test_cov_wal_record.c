@@ -141,3 +141,31 @@ Test(cov_wal_record, record_header_cut_short_is_truncated_unless_zero, .timeout 
     cr_expect(eq(int, billord__wal_record_decode(NULL, 0, &view, &record_bytes, NULL),
                  BILLORD_E_NOT_FOUND));
 }
+
+/* The densest segment there can be: records of one payload byte up to its very last byte.
+ * The record walk has no other stop than the end of the bytes, and its asserted bound
+ * (bytes / header size + 1 records) must hold here, where the count is highest. */
+Test(cov_wal_record, segment_packed_with_minimal_records_is_walked_to_its_last_byte, .timeout = 5)
+{
+    enum { RECORD_BYTES = BILLORD_WAL_RECORD_HEADER_BYTES + 1 };
+    uint64_t const count = (BILLORD_WAL_SEGMENT_BYTES_MIN - BILLORD_WAL_SEGMENT_HEADER_BYTES)
+                           / RECORD_BYTES;
+    size_t const bytes_len = BILLORD_WAL_SEGMENT_HEADER_BYTES + (size_t)count * RECORD_BYTES;
+    static uint8_t bytes[BILLORD_WAL_SEGMENT_BYTES_MIN];
+    memset(bytes, 0, sizeof bytes);
+    billord__wal_segment_header header = {1, BILLORD_WAL_SEGMENT_BYTES_MIN};
+    billord__wal_segment_header_encode(bytes, &header);
+    for (uint64_t i = 0; i < count; i++) {
+        uint8_t const payload = (uint8_t)(i + 1u);
+        billord__wal_record_encode(bytes + BILLORD_WAL_SEGMENT_HEADER_BYTES + i * RECORD_BYTES,
+                                   i + 1u, &payload, 1);
+    }
+    billord__wal_segment_scan scan;
+    cr_assert(eq(int, billord__wal_segment_check(bytes, bytes_len, &scan), BILLORD_OK));
+    cr_expect(eq(u64, scan.record_count, count));
+    cr_expect(eq(u64, scan.lsn_next, count + 1u));
+    cr_expect(eq(u64, scan.end_offset_bytes, bytes_len));
+    /* The same records in the full segment: zeroes follow the last one. */
+    cr_assert(eq(int, billord__wal_segment_check(bytes, sizeof bytes, &scan), BILLORD_OK));
+    cr_expect(eq(u64, scan.record_count, count));
+}
