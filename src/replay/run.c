@@ -53,7 +53,7 @@ typedef struct pending_item {
 
 typedef struct token_slot {
     uint64_t hash;
-    uint32_t generation;                /* == run's generation: in use in this batch */
+    uint64_t generation;                /* == run's generation: in use in this batch */
     uint32_t item;
 } token_slot;
 
@@ -73,7 +73,7 @@ typedef struct replay_run {
     billord_outcome *outcomes;
     size_t command_count;
     token_slot *tokens;
-    uint32_t generation;
+    uint64_t generation;                /* 64 bits: never wraps back to the zeroed slots' 0 */
     /* progress */
     uint64_t bytes_total;
     uint64_t bytes_done;
@@ -300,11 +300,6 @@ static void batch_release(replay_run *run)
     run->item_count = 0;
     run->command_count = 0;
     run->generation++;
-    if (run->generation == 0) {
-        /* Wrapped: generation 0 would match the zeroed slots. */
-        memset(run->tokens, 0, TOKEN_SLOTS * sizeof *run->tokens);
-        run->generation = 1;
-    }
 }
 
 static billord_err batch_flush(replay_run *run)
@@ -581,12 +576,8 @@ static billord_err replay_wal_record(replay_run *run, const billord_wal_record *
                     record->segment_path, (unsigned long long)record->offset_bytes,
                     (unsigned long long)record->lsn, billord_err_message(err));
     }
-    if (batch.count == 0 || batch.count > BATCH_COMMANDS_MAX) {
-        billord_wal_batch_free(&batch);
-        return fail(run, BILLORD_E_WAL_CORRUPT, "%s: offset %llu: record %llu holds %zu commands",
-                    record->segment_path, (unsigned long long)record->offset_bytes,
-                    (unsigned long long)record->lsn, batch.count);
-    }
+    /* The decoder refuses a batch of no command or of more than a batch holds. */
+    BILLORD_ASSERT(batch.count >= 1 && batch.count <= BATCH_COMMANDS_MAX);
     err = billord_engine_submit(run->engine, batch.commands, batch.count, 0, NULL, run->outcomes,
                                 NULL);
     if (err != BILLORD_OK) {
@@ -602,15 +593,14 @@ static billord_err replay_wal_record(replay_run *run, const billord_wal_record *
 
 static billord_err replay_wal(replay_run *run, const char *path)
 {
-    billord_err err = batch_flush(run);
+    /* Nothing is pending: a request log applies its last batch before it ends. */
+    BILLORD_ASSERT(run->item_count == 0);
     billord_wal_reader *reader = NULL;
-    if (err == BILLORD_OK) {
-        err = billord_wal_reader_open(path, NULL, &reader);
-        if (err != BILLORD_OK) {
-            return fail(run, err, "%s: %s", path,
-                        err == BILLORD_E_NOT_FOUND ? "no log segment there"
-                                                   : billord_err_message(err));
-        }
+    billord_err err = billord_wal_reader_open(path, NULL, &reader);
+    if (err != BILLORD_OK) {
+        return fail(run, err, "%s: %s", path,
+                    err == BILLORD_E_NOT_FOUND ? "no log segment there"
+                                               : billord_err_message(err));
     }
     billord_wal_record record;
     while (err == BILLORD_OK) {

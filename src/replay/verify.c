@@ -151,9 +151,12 @@ static int account_compare(const void *key, const void *element)
     return strcmp(key, ((const account_sums *)element)->id);
 }
 
+/* bsearch needs an array even for no element: a store with orders but no account has none. */
 static account_sums *account_find(verify_ctx *ctx, const char *id)
 {
-    return bsearch(id, ctx->accounts, ctx->account_count, sizeof *ctx->accounts, account_compare);
+    return ctx->account_count == 0 ? NULL
+                                   : bsearch(id, ctx->accounts, ctx->account_count,
+                                             sizeof *ctx->accounts, account_compare);
 }
 
 static int instance_compare(const void *key, const void *element)
@@ -163,8 +166,9 @@ static int instance_compare(const void *key, const void *element)
 
 static instance_count *instance_find(verify_ctx *ctx, const char *id)
 {
-    return bsearch(id, ctx->instances, ctx->instance_count_, sizeof *ctx->instances,
-                   instance_compare);
+    return ctx->instance_count_ == 0 ? NULL
+                                     : bsearch(id, ctx->instances, ctx->instance_count_,
+                                               sizeof *ctx->instances, instance_compare);
 }
 
 static bool grow(verify_ctx *ctx, void **array, size_t *capacity, size_t count, size_t size)
