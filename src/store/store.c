@@ -340,10 +340,12 @@ billord_err billord__store_coupons_of_account(billord_store *store, MDB_txn *txn
     size_t count = 0;
     billord_err err = BILLORD_OK;
     rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && key.mv_size > prefix_bytes &&
+    /* Every key under the prefix is this account's (ids hold no NUL): one without a
+     * well-sized coupon id is damage, not the end of the list. */
+    while (rc == MDB_SUCCESS && key.mv_size >= prefix_bytes &&
            memcmp(key.mv_data, prefix, prefix_bytes) == 0) {
         size_t id_bytes = key.mv_size - prefix_bytes;
-        if (count == capacity || id_bytes > BILLORD_COUPON_ID_BYTES_MAX) {
+        if (count == capacity || id_bytes == 0 || id_bytes > BILLORD_COUPON_ID_BYTES_MAX) {
             err = count == capacity ? BILLORD_E_TOO_LARGE : BILLORD_E_CORRUPT;
             break;
         }
@@ -473,8 +475,14 @@ billord_err billord__store_order_ids(billord_store *store, MDB_txn *txn, const c
     MDB_val value;
     billord_err err = BILLORD_OK;
     rc = mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE);
-    while (rc == MDB_SUCCESS && key.mv_size == prefix_bytes + 8 &&
+    /* Every key under the prefix is this owner's (ids hold no NUL): one that is not
+     * prefix + be64 is damage, not the end of the list. */
+    while (rc == MDB_SUCCESS && key.mv_size >= prefix_bytes &&
            memcmp(key.mv_data, prefix, prefix_bytes) == 0) {
+        if (key.mv_size != prefix_bytes + 8) {
+            err = BILLORD_E_CORRUPT;
+            break;
+        }
         uint64_t order_id = billord__be64_get((const uint8_t *)key.mv_data + prefix_bytes);
         if (!visit(order_id, ctx)) {
             break;
@@ -482,7 +490,7 @@ billord_err billord__store_order_ids(billord_store *store, MDB_txn *txn, const c
         rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT);
     }
     mdb_cursor_close(cursor);
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
+    if (err == BILLORD_OK && rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
         err = billord__store_err(rc);
     }
     return err;

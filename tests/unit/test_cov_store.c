@@ -573,6 +573,44 @@ Test(cov_store, a_coupon_key_with_an_overlong_id_is_corrupt)
     mdb_txn_abort(txn);
 }
 
+/* Regression: a row under the account's prefix without a coupon id sorts before every
+ * coupon of the account; it ended the listing, and the account seemed to have none. */
+Test(cov_store, a_coupon_key_without_an_id_is_corrupt_not_the_end_of_the_list)
+{
+    static const char *const ids[] = {"c-1"};
+    put_coupons(ACCOUNT, ids, 1);
+    uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
+    size_t key_bytes = billord__key_pair(key, sizeof key, ACCOUNT, "");
+    billord_coupon coupon = coupon_of(ACCOUNT, "c-0", 5);
+    msgpack_sbuffer value;
+    msgpack_sbuffer_init(&value);
+    billord__encode_coupon(&value, &coupon);
+    raw_put(BILLORD_DB_COUPONS, key, key_bytes, value.data, value.size);
+    msgpack_sbuffer_destroy(&value);
+    MDB_txn *txn = begin_read();
+    billord_coupon coupons[4];
+    size_t count = 99;
+    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
+                 BILLORD_E_CORRUPT));
+    cr_expect(eq(sz, count, 99));
+    mdb_txn_abort(txn);
+}
+
+Test(cov_store, a_shorter_key_after_the_accounts_coupons_ends_the_list)
+{
+    static const char *const ids[] = {"c-1", "c-2"};
+    put_coupons(ACCOUNT, ids, 2);
+    /* "1234567890123457" sorts after "1234567890123456\0..." and is shorter than the prefix. */
+    raw_put(BILLORD_DB_COUPONS, OTHER_ACCOUNT, strlen(OTHER_ACCOUNT), "", 0);
+    MDB_txn *txn = begin_read();
+    billord_coupon coupons[4];
+    size_t count = 0;
+    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
+                 BILLORD_OK));
+    cr_expect(eq(sz, count, 2));
+    mdb_txn_abort(txn);
+}
+
 Test(cov_store, a_coupon_value_that_does_not_decode_is_corrupt)
 {
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
@@ -655,6 +693,37 @@ Test(cov_store, order_ids_of_an_account_or_instance_in_order_until_the_visitor_s
     cr_assert(eq(int, billord__store_order_ids(store, txn, "nobody", NULL, collect_id, &none),
                  BILLORD_OK));
     cr_expect(eq(sz, none.count, 0));
+    mdb_txn_abort(txn);
+}
+
+/* Regression: an index row of the account that is not prefix + be64 ended the walk, and
+ * the orders after it went missing from DescribeOrders. */
+Test(cov_store, an_order_index_key_of_the_wrong_size_is_corrupt_not_the_end_of_the_list)
+{
+    static const uint64_t ids[] = {1, 2};
+    put_orders(ids, 2);
+    uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
+    size_t prefix_bytes = billord__key_pair(key, sizeof key, ACCOUNT, "");
+    memset(key + prefix_bytes, 0, 7);           /* sorts before be64(1) */
+    raw_put(BILLORD_DB_ACCOUNT_ORDERS, key, prefix_bytes + 7, "", 0);
+    MDB_txn *txn = begin_read();
+    id_list list = {.stop_after = 0};
+    cr_assert(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
+                 BILLORD_E_CORRUPT));
+    cr_expect(eq(sz, list.count, 0));
+    mdb_txn_abort(txn);
+}
+
+Test(cov_store, a_shorter_key_after_the_accounts_order_rows_ends_the_walk)
+{
+    static const uint64_t ids[] = {1, 2};
+    put_orders(ids, 2);
+    raw_put(BILLORD_DB_ACCOUNT_ORDERS, OTHER_ACCOUNT, strlen(OTHER_ACCOUNT), "", 0);
+    MDB_txn *txn = begin_read();
+    id_list list = {.stop_after = 0};
+    cr_assert(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
+                 BILLORD_OK));
+    cr_expect(eq(sz, list.count, 2));
     mdb_txn_abort(txn);
 }
 
