@@ -85,28 +85,47 @@ static void segment_path(const billord_wal *wal, const char *dir, uint64_t lsn_f
     BILLORD_ASSERT(joined);     /* open checked that directory + name fits */
 }
 
-static billord_err segments_push(billord_wal *wal, uint64_t lsn_first)
+/* Whether a segment starting at lsn_first takes the place of the last one: an empty
+ * segment (smaller, from an earlier segment_bytes) is replaced by the rename, same name. */
+static bool segment_replaces_last(const billord_wal *wal, uint64_t lsn_first)
 {
-    if (wal->segment_count > 0 && wal->segment_lsns[wal->segment_count - 1] == lsn_first) {
-        /* An empty segment (smaller, from an earlier segment_bytes) was replaced by the
-         * rename: same name, same entry. */
+    return wal->segment_count > 0 && wal->segment_lsns[wal->segment_count - 1] == lsn_first;
+}
+
+/* Room in the list for a segment starting at lsn_first, before its file is named: a
+ * failure here leaves the directory as it was, so the log still opens. */
+static billord_err segments_reserve(billord_wal *wal, uint64_t lsn_first, char *text,
+                                    size_t text_bytes)
+{
+    if (segment_replaces_last(wal, lsn_first)) {
         return BILLORD_OK;
     }
     if (wal->segment_count == BILLORD_WAL_SEGMENTS_MAX) {
+        error_set(text, text_bytes, "too many live segments (retire some)");
         return BILLORD_E_TOO_LARGE;
     }
     if (wal->segment_count == wal->segment_capacity) {
         uint32_t capacity = wal->segment_capacity == 0 ? 16u : wal->segment_capacity * 2u;
         uint64_t *grown = realloc(wal->segment_lsns, capacity * sizeof *grown);
         if (grown == NULL) {
+            error_set(text, text_bytes, "out of memory for the segment list");
             return BILLORD_E_NOMEM;
         }
         wal->segment_lsns = grown;
         wal->segment_capacity = capacity;
     }
+    return BILLORD_OK;
+}
+
+/* Add the segment whose room segments_reserve made. */
+static void segments_push(billord_wal *wal, uint64_t lsn_first)
+{
+    if (segment_replaces_last(wal, lsn_first)) {
+        return;
+    }
+    BILLORD_ASSERT(wal->segment_count < wal->segment_capacity);
     BILLORD_ASSERT(wal->segment_count == 0 || wal->segment_lsns[wal->segment_count - 1] < lsn_first);
     wal->segment_lsns[wal->segment_count++] = lsn_first;
-    return BILLORD_OK;
 }
 
 /* ---- recovery ---------------------------------------------------------------------------- */
@@ -235,8 +254,13 @@ static billord_err install_segment(billord_wal *wal, uint64_t lsn_first, char *t
                                    size_t text_bytes, int *out_errno)
 {
     const billord_fs *fs = wal->fs;
+    billord_err err = segments_reserve(wal, lsn_first, text, text_bytes);
+    if (err != BILLORD_OK) {
+        *out_errno = 0;
+        return err;
+    }
     int fd = -1;
-    billord_err err = billord__wal_spare_take(&wal->spare, &fd, out_errno, text, text_bytes);
+    err = billord__wal_spare_take(&wal->spare, &fd, out_errno, text, text_bytes);
     if (err != BILLORD_OK) {
         return err;
     }
@@ -259,13 +283,7 @@ static billord_err install_segment(billord_wal *wal, uint64_t lsn_first, char *t
     if (fs->rename(fs->fs_ctx, wal->spare.path, path) != 0) {
         goto fail;
     }
-    err = segments_push(wal, lsn_first);
-    if (err != BILLORD_OK) {
-        fs->close(fs->fs_ctx, fd);
-        error_set(text, text_bytes, "too many live segments (retire some)");
-        *out_errno = 0;
-        return err;
-    }
+    segments_push(wal, lsn_first);
     if (wal->segment_fd >= 0) {
         fs->close(fs->fs_ctx, wal->segment_fd);
     }

@@ -121,7 +121,8 @@ billord_err billord_wal_reader_next(billord_wal_reader *reader, billord_wal_reco
     BILLORD_ASSERT(reader != NULL);
     BILLORD_ASSERT(out_record != NULL);
     /* Each pass either delivers, fails, or finishes one segment: bounded by the count. */
-    for (uint32_t pass = 0; pass <= 2u * reader->count + 1u; pass++) {
+    for (uint32_t pass = 0;; pass++) {
+        BILLORD_ASSERT(pass <= 2u * reader->count + 1u);
         if (reader->sticky != BILLORD_OK) {
             return reader->sticky;
         }
@@ -158,8 +159,6 @@ billord_err billord_wal_reader_next(billord_wal_reader *reader, billord_wal_reco
                                reader->scan.why);
         }
     }
-    BILLORD_ASSERT(false && "reader loop bound");
-    return BILLORD_E_IO;
 }
 
 const char *billord_wal_reader_error(const billord_wal_reader *reader)
