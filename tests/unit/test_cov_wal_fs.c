@@ -765,3 +765,24 @@ Test(cov_wal_fs, read_file_without_memory_for_its_buffer_is_out_of_memory)
     cr_expect(strstr(result.text, path) != NULL, "%s", result.text);
     free(buffer);
 }
+
+Test(cov_wal_fs, a_segment_listing_without_memory_is_out_of_memory)
+{
+    if (!ADDRESS_SPACE_LIMIT_WORKS) {
+        cr_skip_test("RLIMIT_AS does not work under a sanitizer");
+    }
+    bent_fs fs;
+    bent_init(&fs);
+    fs.listed_segment_names = BILLORD_WAL_SEGMENTS_MAX;   /* a list of 512 KiB */
+    uint64_t *lsns = NULL;
+    uint32_t count = 77;
+    struct rlimit saved;
+    cr_assert(eq(int, getrlimit(RLIMIT_AS, &saved), 0));
+    struct rlimit tight = {mapped_bytes() + (256ull << 10), saved.rlim_max};
+    cr_assert(eq(int, setrlimit(RLIMIT_AS, &tight), 0));
+    billord_err err = billord__wal_list_segments(&fs.table, dir, &lsns, &count);
+    cr_assert(eq(int, setrlimit(RLIMIT_AS, &saved), 0));
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(lsns == NULL);
+    cr_expect(eq(u32, count, 77), "nothing handed out on failure");
+}
