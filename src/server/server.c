@@ -12,6 +12,7 @@
  * The watchdog (watchdog.h) cuts off connections whose request trickles in.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -537,14 +538,22 @@ static enum MHD_Result answer_admin_clock(billord_server *server,
 
 /* ---- GET /admin/events?since=SEQ&limit=N (x-billord-admin-token) ------------------------ */
 
+/* name=N in the query: decimal digits up to INT64_MAX (a cursor that NextSince can carry
+ * back); absent leaves *out as it is. strtoull() alone would take "-1" as 2^64 - 1. */
 static bool query_u64(const char *query, const char *name, uint64_t *out)
 {
     size_t name_bytes = strlen(name);
     for (const char *at = query; at != NULL && *at != '\0';) {
         if (strncmp(at, name, name_bytes) == 0 && at[name_bytes] == '=') {
+            const char *digits = at + name_bytes + 1;
+            if (*digits < '0' || *digits > '9') {
+                return false;
+            }
+            errno = 0;
             char *end = NULL;
-            unsigned long long value = strtoull(at + name_bytes + 1, &end, 10);
-            if (end == at + name_bytes + 1 || (*end != '\0' && *end != '&')) {
+            unsigned long long value = strtoull(digits, &end, 10);
+            if (errno == ERANGE || value > (unsigned long long)INT64_MAX ||
+                (*end != '\0' && *end != '&')) {
                 return false;
             }
             *out = value;
@@ -892,6 +901,13 @@ billord_err billord_server_start(const billord_server_config *config,
     error_text[0] = '\0';
     if (config->data_dir == NULL) {
         snprintf(error_text, error_text_bytes, "--data: required");
+        return BILLORD_E_INVALID_ARGUMENT;
+    }
+    if (config->admin_token != NULL &&
+        strlen(config->admin_token) > BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX) {
+        /* Cut to fit, the configured token would be refused and its prefix accepted. */
+        snprintf(error_text, error_text_bytes, "admin token: longer than %u bytes",
+                 BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX);
         return BILLORD_E_INVALID_ARGUMENT;
     }
     billord_server *server = calloc(1, sizeof *server);
