@@ -6,7 +6,8 @@
  * (tests/support/faulty_lmdb.h) comes back as the billord_err that LMDB code maps to; a key
  * or value that is not what the layout says is BILLORD_E_CORRUPT, never a guess; a bounded
  * listing says when it is full. Damage is written with raw mdb_put into the store's own
- * dbs, as a bad disk or an older build would leave it.
+ * dbs, as a bad disk or an older build would leave it. Allocations fail on command through
+ * tests/support/faulty_alloc.h.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <criterion/new/assert.h>
 
 #include "store/store.h"
+#include "support/faulty_alloc.h"
 #include "support/faulty_lmdb.h"
 #include "support/tempdir.h"
 
@@ -259,6 +261,23 @@ Test(cov_store_open, a_map_size_of_zero_or_over_the_limit_is_refused)
                  BILLORD_E_INVALID_ARGUMENT));
     cr_assert(opened == NULL);
     expect_open(BILLORD_OK);   /* the limit itself is fine; nothing was left behind */
+}
+
+Test(cov_store_open, a_store_without_memory_for_its_handle_is_out_of_memory)
+{
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("allocations cannot be made to fail under a sanitizer");
+    }
+    faulty_lmdb_count(FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_OPEN));
+    billord_store *opened = NULL;
+    faulty_alloc_fail_at(1, false, false);
+    billord_err err = billord__store_open(dir, MAP_BYTES, MDB_NOSYNC, &opened);
+    uint64_t const failures = faulty_alloc_failures();
+    faulty_alloc_reset();
+    cr_assert(eq(u64, failures, 1));
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(opened == NULL);
+    cr_expect(eq(u64, faulty_lmdb_calls(), 0), "LMDB was not reached");
 }
 
 Test(cov_store_open, a_map_size_lmdb_refuses_fails_the_open)

@@ -9,6 +9,7 @@
  * test gives the real file system (or a thin wrapper of it that bends one call the way
  * fs.h allows) one of those and checks the answer: the return value and errno of the
  * table, the billord_err and error text of the helpers, and what is on disk afterwards.
+ * Allocations fail on command through tests/support/faulty_alloc.h.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,6 +28,7 @@
 #include <billord/fs.h>
 #include <billord/wal.h>
 
+#include "support/faulty_alloc.h"
 #include "support/tempdir.h"
 #include "wal/wal_internal.h"
 
@@ -40,13 +41,6 @@ const char *__lsan_default_suppressions(void)
 }
 
 #define SMALL_SEGMENT_BYTES 4096u
-
-/* Sanitizers reserve terabytes of address space up front: RLIMIT_AS cannot be used there. */
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ADDRESS_SPACE_LIMIT_WORKS 0
-#else
-#define ADDRESS_SPACE_LIMIT_WORKS 1
-#endif
 
 static char dir[TEMPDIR_PATH_BYTES];
 
@@ -729,60 +723,48 @@ Test(cov_wal_fs, a_segment_file_over_the_size_limit_is_corrupt)
     cr_expect(eq(u64, file_size(path), BILLORD_WAL_SEGMENT_BYTES_MAX + 1), "left as found");
 }
 
-/* Bytes of address space this process maps now (/proc/self/statm, first field, in pages). */
-static uint64_t mapped_bytes(void)
-{
-    FILE *statm = fopen("/proc/self/statm", "r");
-    cr_assert(statm != NULL);
-    unsigned long long pages = 0;
-    cr_assert(eq(int, fscanf(statm, "%llu", &pages), 1));
-    fclose(statm);
-    return (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 Test(cov_wal_fs, read_file_without_memory_for_its_buffer_is_out_of_memory)
 {
-    if (!ADDRESS_SPACE_LIMIT_WORKS) {
-        cr_skip_test("RLIMIT_AS does not work under a sanitizer");
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("allocations cannot be made to fail under a sanitizer");
     }
     char path[TEMPDIR_PATH_BYTES];
-    tempdir_join(path, dir, "big");
-    write_file(path, "", 0);
-    cr_assert(eq(int, truncate(path, (off_t)BILLORD_WAL_SEGMENT_BYTES_MAX), 0));  /* sparse */
-    struct rlimit saved;
-    cr_assert(eq(int, getrlimit(RLIMIT_AS, &saved), 0));
-    /* Room for everything but a buffer the size of the file. */
-    struct rlimit tight = {mapped_bytes() + (256ull << 20), saved.rlim_max};
-    cr_assert(eq(int, setrlimit(RLIMIT_AS, &tight), 0));
+    tempdir_join(path, dir, "f");
+    write_file(path, "0123456789", 10);
     uint8_t *buffer = NULL;
     size_t capacity = 0;
+    faulty_alloc_fail_at(1, false, false);
     read_result result = read_through(posix(), path, &buffer, &capacity);
-    cr_assert(eq(int, setrlimit(RLIMIT_AS, &saved), 0));
+    uint64_t const failures = faulty_alloc_failures();
+    faulty_alloc_reset();
+    cr_assert(eq(u64, failures, 1));
     cr_expect(eq(int, result.err, BILLORD_E_NOMEM));
     cr_expect(buffer == NULL, "the caller's buffer is left as it was");
     cr_expect(eq(sz, capacity, 0));
+    cr_expect(eq(sz, result.file_bytes, 12345), "no size on failure");
     cr_expect(strstr(result.text, "out of memory reading") != NULL, "%s", result.text);
     cr_expect(strstr(result.text, path) != NULL, "%s", result.text);
-    free(buffer);
 }
 
 Test(cov_wal_fs, a_segment_listing_without_memory_is_out_of_memory)
 {
-    if (!ADDRESS_SPACE_LIMIT_WORKS) {
-        cr_skip_test("RLIMIT_AS does not work under a sanitizer");
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("allocations cannot be made to fail under a sanitizer");
     }
     bent_fs fs;
     bent_init(&fs);
-    fs.listed_segment_names = BILLORD_WAL_SEGMENTS_MAX;   /* a list of 512 KiB */
-    uint64_t *lsns = NULL;
-    uint32_t count = 77;
-    struct rlimit saved;
-    cr_assert(eq(int, getrlimit(RLIMIT_AS, &saved), 0));
-    struct rlimit tight = {mapped_bytes() + (256ull << 10), saved.rlim_max};
-    cr_assert(eq(int, setrlimit(RLIMIT_AS, &tight), 0));
-    billord_err err = billord__wal_list_segments(&fs.table, dir, &lsns, &count);
-    cr_assert(eq(int, setrlimit(RLIMIT_AS, &saved), 0));
-    cr_expect(eq(int, err, BILLORD_E_NOMEM));
-    cr_expect(lsns == NULL);
-    cr_expect(eq(u32, count, 77), "nothing handed out on failure");
+    fs.listed_segment_names = 100;      /* the list starts at 16 slots and grows */
+    /* The first allocation, then the first growth (which must free the first). */
+    for (uint64_t failing = 1; failing <= 2; failing++) {
+        uint64_t *lsns = NULL;
+        uint32_t count = 77;
+        faulty_alloc_fail_at(failing, false, false);
+        billord_err err = billord__wal_list_segments(&fs.table, dir, &lsns, &count);
+        uint64_t const failures = faulty_alloc_failures();
+        faulty_alloc_reset();
+        cr_assert(eq(u64, failures, 1), "allocation %llu", (unsigned long long)failing);
+        cr_expect(eq(int, err, BILLORD_E_NOMEM));
+        cr_expect(lsns == NULL);
+        cr_expect(eq(u32, count, 77), "nothing handed out on failure");
+    }
 }
