@@ -26,9 +26,8 @@ static_assert((ENGINE_PENDING_SLOTS & (ENGINE_PENDING_SLOTS - 1)) == 0,
 /* Tokens of the commands of the batch being applied (not yet durable). */
 typedef struct engine_pending {
     uint32_t used_count;
-    uint64_t hashes[ENGINE_PENDING_SLOTS];          /* 0: empty slot */
     const billord_command *commands[ENGINE_PENDING_SLOTS];
-    const char *tokens[ENGINE_PENDING_SLOTS];
+    const char *tokens[ENGINE_PENDING_SLOTS];       /* NULL: empty slot */
 } engine_pending;
 
 struct billord_engine {

@@ -1,8 +1,10 @@
 /*
  * pending.c: the tokens of commands accepted into the batch being applied and not
  * yet durable. A second command with such a token is answered LastTokenProcessing at
- * once, without touching the store (SPEC section 4). Open addressing on the XXH3-64 of
- * (account, token); the table holds at most one batch, so it never fills.
+ * once, without touching the store (SPEC section 4). Open addressing from the XXH3-64
+ * of (account, token), keys compared in full (two keys with one hash are two entries);
+ * the table holds at most one batch in twice as many slots, so it never fills and an
+ * empty slot ends every probe.
  */
 #include <string.h>
 
@@ -11,59 +13,48 @@
 #include "core/assert.h"
 #include "engine/engine_internal.h"
 
-static uint64_t token_hash(const char *account, const char *token)
+static uint32_t home_slot(const char *account, const char *token)
 {
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     size_t key_bytes = billord__key_pair(key, sizeof key, account, token);
-    uint64_t hash = XXH3_64bits(key, key_bytes);
-    return hash != 0 ? hash : 1;    /* 0 marks an empty slot */
+    return (uint32_t)XXH3_64bits(key, key_bytes) & (ENGINE_PENDING_SLOTS - 1);
 }
 
 void billord__pending_clear(engine_pending *pending)
 {
     if (pending->used_count != 0) {
-        memset(pending->hashes, 0, sizeof pending->hashes);
+        memset(pending->tokens, 0, sizeof pending->tokens);
         pending->used_count = 0;
     }
 }
 
 /* The slot holding (account, token), or the empty slot where it would go. */
-static uint32_t slot_of(const engine_pending *pending, uint64_t hash, const char *account,
-                        const char *token)
+static uint32_t slot_of(const engine_pending *pending, const char *account, const char *token)
 {
-    uint32_t slot = (uint32_t)hash & (ENGINE_PENDING_SLOTS - 1);
-    for (uint32_t probe = 0; probe < ENGINE_PENDING_SLOTS; probe++) {
-        if (pending->hashes[slot] == 0) {
-            return slot;
-        }
-        if (pending->hashes[slot] == hash &&
-            strcmp(pending->commands[slot]->account, account) == 0 &&
-            strcmp(pending->tokens[slot], token) == 0) {
-            return slot;
-        }
+    static_assert(ENGINE_PENDING_SLOTS > BILLORD_BATCH_COMMANDS_MAX, "an empty slot ends a probe");
+    uint32_t slot = home_slot(account, token);
+    while (pending->tokens[slot] != NULL &&
+           (strcmp(pending->tokens[slot], token) != 0 ||
+            strcmp(pending->commands[slot]->account, account) != 0)) {
         slot = (slot + 1) & (ENGINE_PENDING_SLOTS - 1);
     }
-    BILLORD_ASSERT(!"pending table full");
-    return 0;
+    return slot;
 }
 
 bool billord__pending_contains(const engine_pending *pending, const char *account,
                                const char *token)
 {
-    uint64_t hash = token_hash(account, token);
-    return pending->hashes[slot_of(pending, hash, account, token)] != 0;
+    return pending->tokens[slot_of(pending, account, token)] != NULL;
 }
 
 void billord__pending_add(engine_pending *pending, const billord_command *command,
                           const char *token)
 {
     BILLORD_ASSERT(pending->used_count < BILLORD_BATCH_COMMANDS_MAX);
-    uint64_t hash = token_hash(command->account, token);
-    uint32_t slot = slot_of(pending, hash, command->account, token);
-    if (pending->hashes[slot] != 0) {
+    uint32_t slot = slot_of(pending, command->account, token);
+    if (pending->tokens[slot] != NULL) {
         return;
     }
-    pending->hashes[slot] = hash;
     pending->commands[slot] = command;
     pending->tokens[slot] = token;
     pending->used_count++;
