@@ -98,10 +98,12 @@ billord_err billord_engine_open(const billord_engine_config *config, billord_eng
         return BILLORD_E_INVALID_ARGUMENT;
     }
     char state_dir[ENGINE_PATH_BYTES_MAX];
-    int written = snprintf(state_dir, sizeof state_dir, "%s/state", config->data_dir);
-    if (written < 0 || (size_t)written >= sizeof state_dir) {
+    size_t data_dir_bytes = strlen(config->data_dir);
+    if (data_dir_bytes > sizeof state_dir - sizeof "/state") {
         return BILLORD_E_INVALID_ARGUMENT;
     }
+    memcpy(state_dir, config->data_dir, data_dir_bytes);
+    memcpy(state_dir + data_dir_bytes, "/state", sizeof "/state");
     billord_err err = make_dir(config->data_dir);
     if (err == BILLORD_OK) {
         err = make_dir(state_dir);
@@ -210,13 +212,6 @@ static billord_err token_check(engine_ctx *ctx, const engine_request *request,
     return err;
 }
 
-/* Outcomes decided from state are memoized; failures of the machinery are not. */
-static bool outcome_memoizable(const billord_outcome *outcome)
-{
-    return outcome->code != BILLORD_API_INTERNAL_ERROR &&
-           outcome->code != BILLORD_API_SERVICE_UNAVAILABLE;
-}
-
 static billord_err token_store(engine_ctx *ctx, const engine_request *request,
                                const uint8_t *canonical, size_t canonical_bytes,
                                const uint8_t fingerprint[BILLORD_FINGERPRINT_BYTES],
@@ -283,7 +278,10 @@ static billord_err run_write(engine_ctx *ctx, const action_def *def, engine_requ
     uint64_t next_event_seq_before = ctx->engine->next_event_seq;
     uint64_t puts_before = ctx->store->put_count;
     billord_err err = def->apply(ctx, request, outcome);
-    if (err == BILLORD_OK && tokened && outcome_memoizable(outcome)) {
+    /* Outcomes decided from state are memoized; failures of the machinery are not, and an
+     * action reports those as a billord_err, never as a 5xx outcome of its own. */
+    BILLORD_ASSERT(err != BILLORD_OK || billord_api_code_status(outcome->code) < 500);
+    if (err == BILLORD_OK && tokened) {
         err = token_store(ctx, request, canonical, canonical_bytes, fingerprint, outcome);
     }
     if (err != BILLORD_OK && ctx->store->put_count == puts_before) {
@@ -319,12 +317,18 @@ static billord_err run_tick(engine_ctx *ctx, billord_outcome *outcome)
     return err;
 }
 
-static void command_init(const billord_command *command, engine_request *request,
-                         billord_outcome *outcome)
+/* An answer to command with nothing decided yet: its request id, no order, no replay. */
+static void outcome_init(const billord_command *command, billord_outcome *outcome)
 {
     memset(outcome, 0, sizeof *outcome);
     memcpy(outcome->request_id, command->request_id, sizeof outcome->request_id);
     outcome->request_id[BILLORD_REQUEST_ID_BYTES] = '\0';
+}
+
+static void command_init(const billord_command *command, engine_request *request,
+                         billord_outcome *outcome)
+{
+    outcome_init(command, outcome);
     /* The argument union is large (100 instance ids): each validate fills what it uses. */
     request->command = command;
     request->client_token = NULL;
@@ -456,6 +460,7 @@ bool billord_engine_validate(const billord_command *command, billord_outcome *ou
     *out_client_token = NULL;
     engine_request *request = malloc(sizeof *request);
     if (request == NULL) {
+        outcome_init(command, out_outcome);
         outcome_for_failure(BILLORD_E_NOMEM, out_outcome);
         return false;
     }

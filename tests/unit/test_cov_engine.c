@@ -5,17 +5,23 @@
  * answer: fixed with this suite), a read through the write path and a write through the
  * read path, and a store
  * that runs out of map space mid-stream (ServiceUnavailable, never memoized: the same
- * token is answered again, not replayed as the failure).
+ * token is answered again, not replayed as the failure). Also what the configuration
+ * given at open does: a data directory that cannot be made, the token retention, the
+ * lifecycle policy and the LMDB sync mode.
  */
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
 #include <billord/engine.h>
 #include <billord/fixture.h>
+#include <billord/lifecycle.h>
 
+#include "engine/engine_internal.h"
 #include "support/harness.h"
 #include "support/tempdir.h"
 
@@ -137,4 +143,189 @@ Test(cov_engine, a_full_map_answers_service_unavailable_and_memoizes_nothing, .t
     cr_expect(again != BILLORD_OK || outcome.code == BILLORD_API_SERVICE_UNAVAILABLE);
     billord_engine_close(engine);
     tempdir_remove(dir);
+}
+
+/* ---- the configuration given at open --------------------------------------------- */
+
+Test(cov_engine, open_refuses_a_data_dir_it_cannot_make, .timeout = 10)
+{
+    char dir[TEMPDIR_PATH_BYTES];
+    tempdir_make(dir);
+    char path[TEMPDIR_PATH_BYTES];
+    billord_engine *engine = NULL;
+    billord_engine_config config = {.data_dir = path};
+    /* Its parent does not exist. */
+    tempdir_join(path, dir, "missing/data");
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_IO));
+    /* It is a file. */
+    tempdir_join(path, dir, "file");
+    FILE *file = fopen(path, "w");
+    cr_assert(file != NULL);
+    fclose(file);
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_IO));
+    /* It is a symbolic link to nothing (it exists, but is no directory). */
+    char target[TEMPDIR_PATH_BYTES];
+    tempdir_join(target, dir, "nowhere");
+    tempdir_join(path, dir, "dangling");
+    cr_assert(eq(int, symlink(target, path), 0));
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_IO));
+    /* The data directory is fine but its state/ is a file. */
+    tempdir_join(path, dir, "data");
+    cr_assert(eq(int, mkdir(path, 0755), 0));
+    char state[TEMPDIR_PATH_BYTES];
+    tempdir_join(state, path, "state");
+    file = fopen(state, "w");
+    cr_assert(file != NULL);
+    fclose(file);
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_IO));
+    cr_expect(engine == NULL);
+    tempdir_remove(dir);
+}
+
+/* The longest data directory whose state/ path still fits is not refused as an argument
+ * (the file system then refuses its 4089-byte name); one byte more is. */
+Test(cov_engine, open_takes_a_data_dir_up_to_the_path_limit, .timeout = 10)
+{
+    static char long_dir[4096];
+    billord_engine *engine = NULL;
+    billord_engine_config config = {.data_dir = long_dir};
+    memset(long_dir, 'd', 4090);
+    long_dir[0] = '/';
+    long_dir[4090] = '\0';
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_INVALID_ARGUMENT));
+    long_dir[4089] = '\0';
+    cr_expect(eq(int, billord_engine_open(&config, &engine), BILLORD_E_IO));
+    cr_expect(engine == NULL);
+}
+
+/* An engine opened with config on a fresh directory, seeded from the demo fixture, in a
+ * harness (so that the harness calls work on it). */
+static void open_configured(harness *h, billord_engine_config config)
+{
+    memset(h, 0, sizeof *h);
+    tempdir_make(h->dir);
+    config.data_dir = h->dir;
+    config.map_bytes = 64ULL << 20;
+    cr_assert(eq(int, billord_engine_open(&config, &h->engine), BILLORD_OK));
+    char fixture_path[TEMPDIR_PATH_BYTES];
+    tempdir_source_path(fixture_path, "fixtures/demo.json");
+    billord_fixture fixture;
+    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
+    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
+                                                 sizeof error_text), BILLORD_OK));
+    cr_assert(eq(int, billord_engine_seed(h->engine, &fixture), BILLORD_OK));
+    billord_fixture_free(&fixture);
+    h->now_ms = HARNESS_DEMO_CLOCK_MS;
+}
+
+static billord_outcome renew_with_token(harness *h, const char *token)
+{
+    return harness_call(h, ACCOUNT_MAIN, "RenewInstance", "InstanceId", "i-acc0001", "Period",
+                        "1", "ClientToken", token, NULL);
+}
+
+Test(cov_engine, a_token_retention_given_at_open_decides_when_tokens_go, .timeout = 20)
+{
+    const int64_t hour_ms = 3600LL * 1000;
+    harness h;
+    open_configured(&h, (billord_engine_config){.token_retention_ms = hour_ms});
+    billord_outcome first = renew_with_token(&h, "tok-1");
+    cr_assert(eq(int, first.code, BILLORD_API_OK));
+    h.now_ms += hour_ms / 2;                    /* within the retention: a replay */
+    billord_outcome replay = renew_with_token(&h, "tok-1");
+    cr_expect(replay.idempotent_replay);
+    cr_expect(eq(u64, replay.order_id, first.order_id));
+    h.now_ms += hour_ms;                        /* past it: the next batch prunes tok-1 */
+    cr_assert(eq(int, renew_with_token(&h, "tok-2").code, BILLORD_API_OK));
+    cr_expect(eq(i64, harness_token_count(&h), 1));
+    billord_outcome anew = renew_with_token(&h, "tok-1");
+    cr_expect(eq(int, anew.code, BILLORD_API_OK));
+    cr_expect(not(anew.idempotent_replay));
+    cr_expect(anew.order_id != first.order_id);
+    harness_close(&h);
+}
+
+/* ECS instances are Expired at their expiry by default; a policy may lock them instead. */
+Test(cov_engine, a_policy_given_at_open_is_the_one_applied, .timeout = 20)
+{
+    const int64_t after_expiry_ms = 1797465600000LL;   /* i-acc0002 expired on 2026-12-15 */
+    harness plain;
+    open_configured(&plain, (billord_engine_config){.policy = NULL});
+    harness_tick(&plain, after_expiry_ms);
+    cr_expect(eq(int, harness_instance(&plain, "i-acc0002").status, BILLORD_STATUS_EXPIRED));
+    harness_close(&plain);
+
+    billord_lifecycle_policy policy;
+    billord_lifecycle_policy_default(&policy);
+    policy.products[BILLORD_PRODUCT_ECS].expired_status = BILLORD_STATUS_LOCKED;
+    harness locking;
+    open_configured(&locking, (billord_engine_config){.policy = &policy});
+    harness_tick(&locking, after_expiry_ms);
+    cr_expect(eq(int, harness_instance(&locking, "i-acc0002").status, BILLORD_STATUS_LOCKED));
+    harness_close(&locking);
+}
+
+/* What each LMDB mode asks of LMDB (docs/durability.md, "LMDB mode"). */
+Test(cov_engine, each_lmdb_mode_opens_lmdb_with_its_flags, .timeout = 20)
+{
+    struct {
+        billord_lmdb_mode mode;
+        unsigned set;
+        unsigned clear;
+    } modes[] = {
+        {BILLORD_LMDB_NOMETASYNC, MDB_NOMETASYNC, MDB_NOSYNC | MDB_WRITEMAP},
+        {BILLORD_LMDB_SYNC, 0, MDB_NOMETASYNC | MDB_NOSYNC | MDB_WRITEMAP},
+        {BILLORD_LMDB_NOSYNC_UNSAFE, MDB_NOSYNC, MDB_NOMETASYNC | MDB_WRITEMAP},
+        {BILLORD_LMDB_SNAPSHOT, MDB_NOSYNC | MDB_WRITEMAP, MDB_NOMETASYNC},
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        harness h;
+        open_configured(&h, (billord_engine_config){.lmdb_mode = modes[i].mode});
+        unsigned flags = 0;
+        cr_assert(eq(int, mdb_env_get_flags(h.engine->store->env, &flags), 0));
+        cr_expect(eq(u32, flags & modes[i].set, modes[i].set), "mode %d", (int)modes[i].mode);
+        cr_expect(eq(u32, flags & modes[i].clear, 0), "mode %d", (int)modes[i].mode);
+        /* And it works: a renewal commits and is there after a reopen. */
+        billord_outcome first = renew_with_token(&h, "tok-1");
+        cr_expect(eq(int, first.code, BILLORD_API_OK));
+        cr_expect(eq(int, billord_engine_sync(h.engine), BILLORD_OK));
+        harness_reopen(&h);
+        cr_expect(renew_with_token(&h, "tok-1").idempotent_replay, "mode %d", (int)modes[i].mode);
+        harness_close(&h);
+    }
+}
+
+/* A command with no action at all, or an unknown one, on every path. */
+Test(cov_engine, commands_without_a_known_action, .timeout = 20)
+{
+    harness h;
+    harness_open(&h, "fixtures/demo.json");
+    billord_param params[2];
+    billord_command none = harness_command(&h, ACCOUNT_MAIN, NULL, params, "ClientToken", "t",
+                                           NULL);
+    billord_command unknown = harness_command(&h, ACCOUNT_MAIN, "NoSuchAction", params,
+                                              "ClientToken", "t", NULL);
+    billord_outcome outcome;
+    const char *token = "unset";
+    cr_expect(not(billord_engine_validate(&none, &outcome, &token)));
+    cr_expect(eq(int, outcome.code, BILLORD_API_ACTION_NOT_FOUND));
+    cr_expect(token == NULL);
+    token = "unset";
+    cr_expect(not(billord_engine_validate(&unknown, &outcome, &token)));
+    cr_expect(eq(int, outcome.code, BILLORD_API_ACTION_NOT_FOUND));
+    cr_expect(token == NULL);
+
+    billord_command batch[2] = {none, unknown};
+    billord_outcome outcomes[2];
+    cr_expect(eq(int, billord_engine_submit(h.engine, batch, 2, 0, NULL, outcomes, NULL),
+                 BILLORD_OK));
+    cr_expect(eq(int, outcomes[0].code, BILLORD_API_ACTION_NOT_FOUND));
+    cr_expect(eq(int, outcomes[1].code, BILLORD_API_ACTION_NOT_FOUND));
+    cr_expect(eq(i64, harness_token_count(&h), 0));
+
+    json_t *fields = NULL;
+    cr_expect(eq(int, billord_engine_query(h.engine, &unknown, &outcome, &fields), BILLORD_OK));
+    cr_expect(eq(int, outcome.code, BILLORD_API_ACTION_NOT_FOUND));
+    cr_expect(fields == NULL);
+    harness_close(&h);
 }
