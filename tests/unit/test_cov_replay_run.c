@@ -710,6 +710,12 @@ Test(cov_replay_run, a_missing_input_is_an_io_error_naming_it)
     cr_expect(strstr(result->error_text, "No such file") != NULL, "%s", result->error_text);
     cr_expect(eq(u64, result->stats.lines, 0), "the empty input has no line");
     result_free(result);
+    /* without room for the text, the same answer */
+    char b[TEMPDIR_PATH_BYTES];
+    tempdir_join(b, dir, "b");
+    billord_replay_options options = {.data_dir = b, .inputs = inputs, .input_count = 2};
+    billord_replay_stats stats;
+    cr_expect(eq(int, billord_replay_run(&options, &stats, NULL, 0), BILLORD_E_IO));
 }
 
 Test(cov_replay_run, an_invalid_fixture_is_refused_before_any_line)
@@ -1093,6 +1099,10 @@ Test(cov_replay_run, a_log_input_without_segments_or_with_a_path_too_long_is_ref
     tempdir_join(a, dir, "a");
     tempdir_join(b, dir, "b");
     mkdir(empty, 0755);
+    /* a file named wal is not a log directory: the directory itself is the log */
+    char wal_file[TEMPDIR_PATH_BYTES];
+    tempdir_join(wal_file, empty, "wal");
+    write_text(wal_file, "not a directory\n");
     const char *inputs[] = {empty};
     replay_args args = {.data_dir = a, .fixture = DEMO_FIXTURE, .inputs = inputs,
                         .input_count = 1};

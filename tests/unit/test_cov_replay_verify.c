@@ -344,6 +344,20 @@ Test(cov_replay_verify, meta_keys_and_values_that_do_not_decode)
                     "meta: zz_text: the value does not decode", NULL);
 }
 
+/* Regression: an unsigned meta value holding a negative number was taken as 0, unreported. */
+Test(cov_replay_verify, unsigned_meta_values_must_not_be_negative)
+{
+    make_state(data);
+    raw r;
+    raw_open(&r);
+    billord__encode_i64(&r.buffer, -5);
+    raw_put_encoded(&r, BILLORD_DB_META, "applied_lsn", 11);
+    raw_put_encoded(&r, BILLORD_DB_META, "next_event_seq", 14);
+    raw_commit(&r);
+    expect_problems(2, "meta: applied_lsn: the value does not decode",
+                    "meta: next_event_seq: the value does not decode", NULL);
+}
+
 Test(cov_replay_verify, account_keys_and_values_that_do_not_decode)
 {
     make_state(data);

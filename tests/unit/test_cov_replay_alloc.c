@@ -1,0 +1,211 @@
+/*
+ * test_cov_replay_alloc.c: billord_verify(), billord_replay_digest() and billord_replay_run()
+ * when memory runs out (tests/support/faulty_alloc.h): each allocation of a verify or a
+ * digest of a small data directory fails in turn, and each time the answer is one the API
+ * documents: BILLORD_E_NOMEM, or problems in the report (verify), or BILLORD_E_IO naming
+ * LMDB's failure (digest); never a crash, a leak, or a digest other than the true one. A replay that cannot
+ * allocate its batch answers BILLORD_E_NOMEM before touching the directory.
+ * Skipped where the sanitizers own the allocator.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <billord/db.h>
+#include <billord/fixture.h>
+#include <billord/replay.h>
+
+#include "support/faulty_alloc.h"
+#include "support/tempdir.h"
+
+#define DEMO_CLOCK_MS 1795305600000LL
+#define MAP_BYTES (64ULL << 20)
+
+static char dir[TEMPDIR_PATH_BYTES];
+static char data[TEMPDIR_PATH_BYTES];
+
+static void setup(void)
+{
+    tempdir_make(dir);
+    tempdir_join(data, dir, "data");
+}
+
+static void teardown(void)
+{
+    faulty_alloc_reset();
+    tempdir_remove(dir);
+}
+
+TestSuite(cov_replay_alloc, .init = setup, .fini = teardown, .timeout = 120);
+
+static void quiet(void *ctx, const char *line)
+{
+    (void)ctx;
+    (void)line;
+}
+
+/* The demo fixture through a durable db (so with a log) and two tokened renewals: every
+ * database verify reads holds something, and the log has records. */
+static void make_db(void)
+{
+    char fixture_path[TEMPDIR_PATH_BYTES];
+    tempdir_source_path(fixture_path, "fixtures/demo.json");
+    mkdir(data, 0755);
+    /* small segments: the reader checks a whole segment, and the sweep verifies many times */
+    billord_db_config config = {.data_dir = data, .map_bytes = MAP_BYTES,
+                                .wal_segment_bytes = 64u * 1024u, .log_line = quiet};
+    billord_db *db = NULL;
+    cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
+    billord_fixture fixture;
+    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
+    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
+                                                 sizeof error_text),
+                 BILLORD_OK));
+    cr_assert(eq(int, billord_db_seed(db, &fixture), BILLORD_OK));
+    billord_fixture_free(&fixture);
+    for (int i = 0; i < 2; i++) {
+        char token[16];
+        snprintf(token, sizeof token, "mem-%d", i);
+        billord_param params[] = {{"InstanceId", "i-acc0001"}, {"Period", "1"},
+                                  {"ClientToken", token}};
+        billord_command command = {.kind = BILLORD_COMMAND_REQUEST,
+                                   .now_ms = DEMO_CLOCK_MS + i,
+                                   .account = "1234567890123456",
+                                   .action = "RenewInstance",
+                                   .param_count = 3,
+                                   .params = params};
+        snprintf(command.request_id, sizeof command.request_id,
+                 "0F000000-0000-4000-8000-00000000000%d", i);
+        billord_outcome outcome;
+        billord_db_execute(db, &command, &outcome);
+        cr_assert(eq(int, outcome.code, BILLORD_API_OK), "%s", outcome.message);
+    }
+    billord_db_close(db);
+}
+
+typedef struct found {
+    uint64_t count;
+    char first[512];
+} found;
+
+static void on_problem(void *ctx, const char *text)
+{
+    found *f = ctx;
+    if (f->count++ == 0) {
+        snprintf(f->first, sizeof f->first, "%s", text);
+    }
+}
+
+Test(cov_replay_alloc, verify_answers_out_of_memory_at_every_allocation)
+{
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("the sanitizers own the allocator");
+    }
+    make_db();
+    found healthy = {0};
+    billord_verify_report report;
+    faulty_alloc_count(false);
+    cr_assert(eq(int, billord_verify(data, NULL, on_problem, &healthy, &report), BILLORD_OK));
+    uint64_t allocations = faulty_alloc_calls();
+    faulty_alloc_reset();
+    cr_assert(eq(u64, healthy.count, 0), "%s", healthy.first);
+    cr_assert(report.tokens == 2 && report.wal_records > 0);
+    cr_assert(allocations > 10, "verify allocates (%llu)", (unsigned long long)allocations);
+    uint64_t nomem = 0, reported = 0;
+    for (uint64_t at = 1; at <= allocations; at++) {
+        found f = {0};
+        faulty_alloc_fail_at(at, false, false);
+        billord_err err = billord_verify(data, NULL, on_problem, &f, &report);
+        uint64_t failures = faulty_alloc_failures();
+        faulty_alloc_reset();
+        cr_assert(eq(u64, failures, 1), "allocation %llu", (unsigned long long)at);
+        cr_assert(err == BILLORD_OK || err == BILLORD_E_NOMEM, "allocation %llu: %s",
+                  (unsigned long long)at, billord_err_name(err));
+        cr_assert(eq(u64, report.problems, f.count));
+        if (err == BILLORD_E_NOMEM) {
+            nomem++;
+        } else if (f.count > 0) {
+            /* A check that could not run is a problem. Which one depends on where memory ran
+             * out: the log's reader says so (or calls a failed directory listing an I/O
+             * error), while a decoder whose msgpack-c unpacking ran out of memory reports
+             * the value as undecodable: the decoders do not tell the two apart. (For the
+             * same reason a second decode of a value that decoded once, as the index check
+             * makes, is taken as reported already and may leave no trace.) */
+            reported++;
+        }
+    }
+    cr_expect(nomem > 0, "the sums of accounts and instances, and each token, need memory");
+    cr_expect(reported > 0, "opening the log or the store needs memory");
+}
+
+Test(cov_replay_alloc, the_digest_answers_out_of_memory_at_every_allocation)
+{
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("the sanitizers own the allocator");
+    }
+    make_db();
+    char healthy[BILLORD_DIGEST_HEX_BYTES + 1], hex[BILLORD_DIGEST_HEX_BYTES + 1];
+    char error_text[512];
+    faulty_alloc_count(false);
+    cr_assert(eq(int, billord_replay_digest(data, healthy, NULL, error_text, sizeof error_text),
+                 BILLORD_OK), "%s", error_text);
+    uint64_t allocations = faulty_alloc_calls();
+    faulty_alloc_reset();
+    cr_assert(allocations > 0);
+    uint64_t nomem = 0;
+    for (uint64_t at = 1; at <= allocations; at++) {
+        faulty_alloc_fail_at(at, false, false);
+        billord_err err = billord_replay_digest(data, hex, NULL, error_text, sizeof error_text);
+        faulty_alloc_reset();
+        cr_assert(err == BILLORD_E_NOMEM || err == BILLORD_E_IO || err == BILLORD_OK,
+                  "allocation %llu: %s", (unsigned long long)at, billord_err_name(err));
+        if (err == BILLORD_OK) {
+            cr_assert(eq(str, hex, healthy), "allocation %llu", (unsigned long long)at);
+        } else if (err == BILLORD_E_IO) {
+            cr_assert(strstr(error_text, "memory") != NULL, "allocation %llu: %s",
+                      (unsigned long long)at, error_text);
+        } else {
+            nomem++;
+        }
+    }
+    cr_expect(nomem > 0, "the hash state needs memory");
+}
+
+Test(cov_replay_alloc, a_replay_that_cannot_allocate_its_batch_changes_nothing)
+{
+    if (!faulty_alloc_supported()) {
+        cr_skip_test("the sanitizers own the allocator");
+    }
+    char log[TEMPDIR_PATH_BYTES];
+    tempdir_join(log, dir, "one.ndjson");
+    FILE *file = fopen(log, "w");
+    cr_assert(file != NULL);
+    fprintf(file, "{\"ts_ms\":%lld,\"account\":\"1234567890123456\",\"action\":\"DescribeOrders\"}\n",
+            DEMO_CLOCK_MS);
+    fclose(file);
+    const char *inputs[] = {log};
+    /* the batch's four arrays are the run's first allocations */
+    for (uint64_t at = 1; at <= 4; at++) {
+        char target[TEMPDIR_PATH_BYTES], name[16];
+        snprintf(name, sizeof name, "r%llu", (unsigned long long)at);
+        tempdir_join(target, dir, name);
+        billord_replay_options options = {.data_dir = target, .inputs = inputs,
+                                          .input_count = 1};
+        billord_replay_stats stats;
+        char error_text[BILLORD_REPLAY_ERROR_BYTES];
+        faulty_alloc_fail_at(at, false, false);
+        billord_err err = billord_replay_run(&options, &stats, error_text, sizeof error_text);
+        uint64_t failures = faulty_alloc_failures();
+        faulty_alloc_reset();
+        cr_expect(eq(u64, failures, 1));
+        cr_expect(eq(int, err, BILLORD_E_NOMEM), "allocation %llu", (unsigned long long)at);
+        cr_expect(eq(str, error_text, "out of memory"));
+        cr_expect(eq(u64, stats.requests, 0));
+        struct stat st;
+        cr_expect(stat(target, &st) != 0, "the data directory was not even created");
+    }
+}
