@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Everything CI runs (about 12 minutes on 2 cores):
-#   build/       optimised with debug info: every Criterion suite
-#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: every suite again
+#   build/       optimised with debug info: every Criterion suite, then the stress programs
+#   build-asan/  AddressSanitizer + UndefinedBehaviorSanitizer: every suite and stress program again
 #   the official Node SDKs against build/billord (tests/compat)
 #   billord beside PostgreSQL and Redis, smoke mode (bench/peers)
 #   fuzz corpus regression + a short fuzz run per decoder, ThreadSanitizer on the server
-#   under load, and line/branch coverage (tests/fuzz/README.md)
+#   under load, the stress programs and the concurrent suites, and line/branch coverage
+#   (tests/fuzz/README.md)
 # Environment (local iteration only): BILLORD_TEST_SKIP_ASAN=1, BILLORD_TEST_SKIP_HARDENING=1,
 # BILLORD_CI_COVERAGE=0, BILLORD_FUZZ_SECONDS=N.
 set -euo pipefail
@@ -41,6 +42,31 @@ run_suites() {
   done
   rm -f "$log"
   echo "== $label: $suite_count suites"
+  run_stress "$build_dir" "$label"
+}
+
+# The stress programs (tests/stress/stress_*.c, plain C): many threads through the durable
+# db, then every answer and order checked; each counts as one test. --seconds 1 keeps them
+# to a few seconds per build; scripts/tsan.sh runs them longer under ThreadSanitizer.
+run_stress() {
+  local build_dir=$1 label=$2 log program status started
+  echo "== $label: stress programs (tests/stress)"
+  log=$(mktemp)
+  for program in "$build_dir"/stress_*; do
+    [ -x "$program" ] || continue
+    status=0
+    started=$SECONDS
+    BILLORD_SOURCE_DIR="$PWD" timeout 300 "$program" --seconds 1 >"$log" 2>&1 || status=$?
+    if [ "$status" -eq 0 ]; then
+      total_passed=$((total_passed + 1))
+      printf '   %-28s ok     (%d s)\n' "$(basename "$program")" "$((SECONDS - started))"
+    else
+      total_failed=$((total_failed + 1))
+      printf '   %-28s FAILED (exit %d)\n' "$(basename "$program")" "$status"
+      cat "$log"
+    fi
+  done
+  rm -f "$log"
 }
 
 total_passed=0
