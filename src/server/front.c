@@ -198,11 +198,61 @@ static bool auth_v3(const server_front_config *config, const server_front_reques
     return true;
 }
 
+/* Strict UTF-8: shortest forms only, no surrogates, nothing above U+10FFFF. */
+static bool utf8_valid(const char *text, size_t text_bytes)
+{
+    const unsigned char *at = (const unsigned char *)text;
+    const unsigned char *end = at + text_bytes;
+    while (at < end) {
+        unsigned lead = *at;
+        size_t extra = 0;
+        uint32_t code_point = 0;
+        uint32_t smallest = 0;
+        if (lead < 0x80u) {
+            at++;
+            continue;
+        }
+        if (lead >= 0xC2u && lead <= 0xDFu) {
+            extra = 1;
+            code_point = lead & 0x1Fu;
+            smallest = 0x80u;
+        } else if (lead >= 0xE0u && lead <= 0xEFu) {
+            extra = 2;
+            code_point = lead & 0x0Fu;
+            smallest = 0x800u;
+        } else if (lead >= 0xF0u && lead <= 0xF4u) {
+            extra = 3;
+            code_point = lead & 0x07u;
+            smallest = 0x10000u;
+        } else {
+            return false;
+        }
+        if ((size_t)(end - at) <= extra) {
+            return false;
+        }
+        for (size_t i = 1; i <= extra; i++) {
+            if ((at[i] & 0xC0u) != 0x80u) {
+                return false;
+            }
+            code_point = (code_point << 6) | (at[i] & 0x3Fu);
+        }
+        if (code_point < smallest || code_point > 0x10FFFFu ||
+            (code_point >= 0xD800u && code_point <= 0xDFFFu)) {
+            return false;
+        }
+        at += extra + 1;
+    }
+    return true;
+}
+
+/* The caller's UID is the account: an account id is a JSON string, so a UID that is not
+ * UTF-8 names no account, and could not be written to the request log either. */
 static bool auth_gateway(const server_front_request *request, server_front_result *out)
 {
     const billord_http_header *caller = billord_http_header_find(
         request->headers, request->header_count, GATEWAY_CALLER_HEADER);
     if (caller == NULL || caller->value_bytes == 0 ||
+        !utf8_valid(caller->value, caller->value_bytes) ||
         !copy_bounded(out->account, sizeof out->account, caller->value, caller->value_bytes)) {
         out->account[0] = '\0';
         refuse(out, BILLORD_API_INCOMPLETE_SIGNATURE, GATEWAY_CALLER_HEADER);

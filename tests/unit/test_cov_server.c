@@ -608,6 +608,49 @@ Test(cov_server, gateway_refusals_of_the_caller_action_and_instance_list)
     server_down(&t);
 }
 
+/* Regression: a caller UID that was not UTF-8 was taken as the account, and its request
+ * log line then lacked "account" (jansson refuses such a string), a line that billordctl
+ * replay rejects as malformed. Such a UID names no account: refused like a missing one. */
+Test(cov_server, a_caller_uid_that_is_not_utf8_is_refused_and_every_line_is_whole)
+{
+    test_server t;
+    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
+    size_t raw_bytes = 0;
+    char *raw = http_plain_request("x-acs-caller-uid: 12\xff\xfe" "34\r\n", &raw_bytes, "Action",
+                                   "DescribeOrders", NULL);
+    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    /* Any UTF-8 is an account id (this one owns nothing). */
+    raw = http_plain_request("x-acs-caller-uid: k\xc3\xa4ufer-1\r\n", &raw_bytes, "Action",
+                             "DescribeOrders", NULL);
+    expect_built(&t, raw, raw_bytes, 200, "");
+    server_stop(&t);
+    size_t log_bytes = 0;
+    char *log = tempdir_read_file(t.request_log, &log_bytes);
+    cr_assert(log != NULL);
+    size_t lines = 0;
+    for (char *line = log, *end = NULL; *line != '\0'; line = end + 1) {
+        end = strchr(line, '\n');
+        cr_assert(end != NULL, "every line ends with a newline");
+        *end = '\0';
+        json_t *entry = json_loads(line, 0, NULL);
+        cr_assert(entry != NULL, "line %zu: %s", lines + 1, line);
+        static const char *const members[] = {"ts_ms",    "account",  "action",
+                                              "params",   "response", "request_id"};
+        for (size_t m = 0; m < sizeof members / sizeof members[0]; m++) {
+            cr_expect(json_object_get(entry, members[m]) != NULL, "%s missing: %s", members[m],
+                      line);
+        }
+        const char *account = json_string_value(json_object_get(entry, "account"));
+        cr_expect(account != NULL && (account[0] == '\0' || strcmp(account, "k\xc3\xa4ufer-1") == 0),
+                  "account of %s", line);
+        json_decref(entry);
+        lines++;
+    }
+    cr_expect(eq(sz, lines, 2));
+    free(log);
+    server_down(&t);
+}
+
 Test(cov_server, v1_refusals_before_the_signature_is_checked)
 {
     test_server t;

@@ -25,6 +25,8 @@
 
 #include <billord/http_sign.h>
 
+#include "server/exec.h"
+#include "server/front.h"
 #include "server/nonce_store.h"
 #include "server/request_log.h"
 #include "server/server_internal.h"
@@ -341,6 +343,73 @@ Test(cov_server_parts, open_refuses_a_capacity_of_zero)
 {
     opened result;
     cr_expect(eq(int, store_open(0, 1000, &result), BILLORD_E_INVALID_ARGUMENT));
+}
+
+/* ---- the gateway's caller ---------------------------------------------------------------- */
+
+/* The front of a gateway request carrying caller as x-acs-caller-uid. */
+static void gateway_front(const char *caller, size_t caller_bytes, server_front_result *out)
+{
+    server_front_config config = {
+        .auth = BILLORD_SERVER_AUTH_GATEWAY,
+        .action_known = billord__server_exec_action_known,
+    };
+    billord_http_header headers[] = {
+        {"host", 4, "x", 1},
+        {"x-acs-caller-uid", 16, caller, caller_bytes},
+    };
+    static const char query[] = "Action=DescribeOrders";
+    server_front_request request = {
+        .method = "GET",
+        .query = query,
+        .query_bytes = sizeof query - 1,
+        .headers = headers,
+        .header_count = 2,
+        .now_ms = 1795305600000LL,
+    };
+    char *arena = malloc(SERVER_FRONT_ARENA_BYTES);
+    cr_assert(arena != NULL);
+    billord__server_front_process(&config, &request, arena, SERVER_FRONT_ARENA_BYTES, out);
+    free(arena);                        /* out's parameters are not read after this */
+}
+
+Test(cov_server_parts, the_gateways_caller_must_be_utf8)
+{
+    static const struct {
+        const char *bytes;
+        bool valid;
+    } callers[] = {
+        {"1234567890123456", true},
+        {"\xc3\xa9", true},                  /* U+00E9, two bytes */
+        {"\xe4\xb8\xad", true},              /* U+4E2D, three bytes */
+        {"\xf0\x9f\x98\x80", true},          /* U+1F600, four bytes */
+        {"\xf4\x8f\xbf\xbf", true},          /* U+10FFFF, the last */
+        {"\x80", false},                     /* a continuation byte first */
+        {"\xc0\xaf", false},                 /* an overlong two-byte lead */
+        {"\xc3", false},                     /* cut short */
+        {"\xc3(", false},                    /* not a continuation */
+        {"\xe0\x80\xaf", false},             /* overlong three bytes */
+        {"\xed\xa0\x80", false},             /* a surrogate, U+D800 */
+        {"\xf0\x80\x80\xaf", false},         /* overlong four bytes */
+        {"\xf4\x90\x80\x80", false},         /* past U+10FFFF */
+        {"\xf5\x80\x80\x80", false},         /* no such lead */
+        {"ok\xff", false},
+    };
+    for (size_t i = 0; i < sizeof callers / sizeof callers[0]; i++) {
+        server_front_result *out = malloc(sizeof *out);
+        cr_assert(out != NULL);
+        gateway_front(callers[i].bytes, strlen(callers[i].bytes), out);
+        if (callers[i].valid) {
+            cr_expect(eq(int, out->code, BILLORD_API_OK), "caller %zu: %s", i, out->message);
+            cr_expect(eq(str, out->account, (char *)callers[i].bytes), "caller %zu", i);
+            cr_expect(eq(str, out->action, "DescribeOrders"));
+        } else {
+            cr_expect(eq(int, out->code, BILLORD_API_INCOMPLETE_SIGNATURE), "caller %zu", i);
+            cr_expect(eq(str, out->account, ""), "caller %zu", i);
+            cr_expect(strstr(out->message, "x-acs-caller-uid") != NULL, "%s", out->message);
+        }
+        free(out);
+    }
 }
 
 /* ---- request log ------------------------------------------------------------------------ */
