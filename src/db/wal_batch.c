@@ -81,11 +81,12 @@ static char *take_str(decoder *d, const msgpack_object *item, size_t max_bytes)
 {
     /* msgpack-c gives an empty str a NULL ptr: memchr and memcpy must not see it. */
     if (d->failed || item->type != MSGPACK_OBJECT_STR || item->via.str.size > max_bytes ||
-        (item->via.str.size > 0 && memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL) ||
-        d->arena_used + item->via.str.size + 1 > d->arena_bytes) {
+        (item->via.str.size > 0 && memchr(item->via.str.ptr, '\0', item->via.str.size) != NULL)) {
         d->failed = true;
         return NULL;
     }
+    /* decode_root sized the arena for every string of the payload plus its NUL. */
+    BILLORD_ASSERT(d->arena_used + item->via.str.size + 1 <= d->arena_bytes);
     char *out = d->arena + d->arena_used;
     if (item->via.str.size > 0) {
         memcpy(out, item->via.str.ptr, item->via.str.size);
