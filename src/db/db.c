@@ -32,6 +32,8 @@
 #define DB_LOG_LINE_BYTES 1536u
 
 static_assert((DB_TOKEN_BUCKETS & (DB_TOKEN_BUCKETS - 1)) == 0, "buckets are a power of two");
+static_assert(BILLORD_SNAPSHOT_DATA_DIR_BYTES_MAX + sizeof "/wal" <= DB_PATH_BYTES_MAX,
+              "a data directory open accepts leaves room for its log directory");
 
 /* One waiting caller; lives on the caller's stack until it is answered. */
 typedef struct db_waiter {
@@ -47,6 +49,7 @@ typedef struct db_waiter {
 struct billord_db {
     billord_engine *engine;
     billord_wal *wal;
+    const billord_fs *fs;                   /* the log's and the snapshots' */
     billord_lmdb_mode lmdb_mode;
     void (*log_line)(void *log_ctx, const char *line);
     void *log_ctx;
@@ -453,7 +456,7 @@ billord_err billord_db_execute_many(billord_db *db, const billord_command *comma
 static billord_err snapshot_now(billord_db *db)
 {
     uint64_t lsn = 0;
-    billord_err err = billord__snapshot_take(db->engine, db->data_dir, &lsn);
+    billord_err err = billord__snapshot_take(db->fs, db->engine, db->data_dir, &lsn);
     if (err != BILLORD_OK) {
         db_log(db, "snapshot failed: %s (the log is kept; retried later)", billord_err_message(err));
         return err;
@@ -509,14 +512,12 @@ static void *snapshotter_main(void *arg)
 /* Before the engine opens: after an OS crash or power loss, LMDB is replaced by the snapshot. */
 static billord_err snapshot_startup(billord_db *db, billord_db_recovery *info)
 {
-    bool rebuild = false;
-    billord_err err = billord__snapshot_startup(db->data_dir, &rebuild, info->error_text,
+    billord_err err = billord__snapshot_startup(db->fs, db->data_dir, BILLORD_SNAPSHOT_BOOT_ID_PATH,
+                                                &info->rebuilt_from_snapshot, info->error_text,
                                                 sizeof info->error_text);
-    if (err == BILLORD_OK && rebuild) {
-        db_log(db, "the machine restarted without a clean shutdown: rebuilding the state from "
-                   "the snapshot and the log");
-        err = billord__snapshot_restore(db->data_dir, info->error_text, sizeof info->error_text);
-        info->rebuilt_from_snapshot = err == BILLORD_OK;
+    if (info->rebuilt_from_snapshot) {
+        db_log(db, "the machine restarted without a clean shutdown: the state was rebuilt from "
+                   "the snapshot; the log replays onto it");
     }
     return err;
 }
@@ -680,6 +681,7 @@ billord_err billord_db_open(const billord_db_config *config, billord_db **out_db
     if (db == NULL) {
         return BILLORD_E_NOMEM;
     }
+    db->fs = config->fs != NULL ? config->fs : billord_fs_posix();
     db->lmdb_mode = config->lmdb_mode;
     db->log_line = config->log_line;
     db->log_ctx = config->log_ctx;
@@ -695,7 +697,8 @@ billord_err billord_db_open(const billord_db_config *config, billord_db **out_db
     db->snapshot_interval_ms = config->snapshot_interval_ms != 0
                                    ? config->snapshot_interval_ms
                                    : BILLORD_DB_SNAPSHOT_INTERVAL_MS_DEFAULT;
-    billord_err err = strlen(config->data_dir) < sizeof db->data_dir
+    /* Short enough for every path below it (log, state, snapshots). */
+    billord_err err = strlen(config->data_dir) < BILLORD_SNAPSHOT_DATA_DIR_BYTES_MAX
                           ? open_parts(db, config, info)
                           : BILLORD_E_INVALID_ARGUMENT;
     if (err == BILLORD_OK) {
@@ -773,7 +776,7 @@ void billord_db_close(billord_db *db)
         if (db->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
             /* LMDB is whole on disk: a restart needs no rebuild. The log stays back to the
              * snapshot, which a later power loss would rebuild from. */
-            billord__snapshot_mark_clean(db->data_dir);
+            billord__snapshot_mark_clean(db->fs, db->data_dir);
             billord_wal_retire(db->wal, db->snapshot_lsn, NULL);
         } else {
             /* LMDB is on disk up to the last commit: the log before it is no longer needed. */
