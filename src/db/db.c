@@ -116,8 +116,9 @@ static bool in_flight_contains(billord_db *db, const db_waiter *waiter)
 {
     for (const db_waiter *at = db->in_flight[waiter->token_hash & (DB_TOKEN_BUCKETS - 1)];
          at != NULL; at = at->token_next) {
-        if (at->token_hash == waiter->token_hash && strcmp(at->token, waiter->token) == 0 &&
-            strcmp(at->command->account, waiter->command->account) == 0) {
+        /* The hash picks the bucket; the key decides (both strings compared, one test). */
+        if ((strcmp(at->token, waiter->token) | strcmp(at->command->account,
+                                                      waiter->command->account)) == 0) {
             return true;
         }
     }
@@ -134,10 +135,10 @@ static void in_flight_add(billord_db *db, db_waiter *waiter)
 static void in_flight_remove(billord_db *db, db_waiter *waiter)
 {
     db_waiter **link = &db->in_flight[waiter->token_hash & (DB_TOKEN_BUCKETS - 1)];
-    while (*link != NULL && *link != waiter) {
+    while (*link != waiter) {
+        BILLORD_ASSERT(*link != NULL);      /* every answered token was added */
         link = &(*link)->token_next;
     }
-    BILLORD_ASSERT(*link == waiter);
     *link = waiter->token_next;
 }
 
@@ -169,6 +170,7 @@ static billord_err log_batch(void *ctx, const billord_command *commands, size_t 
     return err;
 }
 
+/* The writer's: the log is open. */
 static void fail_stop(billord_db *db, billord_err err, const char *where)
 {
     pthread_mutex_lock(&db->lock);
@@ -178,7 +180,7 @@ static void fail_stop(billord_db *db, billord_err err, const char *where)
     if (first) {
         db_log(db, "fail-stop: %s: %s (%s); writes are refused until restart, which recovers "
                    "from the log",
-               where, billord_err_message(err), db->wal != NULL ? billord_wal_last_error(db->wal) : "");
+               where, billord_err_message(err), billord_wal_last_error(db->wal));
     }
 }
 
@@ -576,8 +578,8 @@ static billord_err open_wal(billord_db *db, const billord_db_config *config,
 {
     char wal_dir[DB_PATH_BYTES_MAX];
     int written = snprintf(wal_dir, sizeof wal_dir, "%s/wal", config->data_dir);
-    if (written < 0 || (size_t)written >= sizeof wal_dir ||
-        (mkdir(wal_dir, 0755) != 0 && errno != EEXIST)) {
+    BILLORD_ASSERT(written > 0 && (size_t)written < sizeof wal_dir);   /* checked at open */
+    if (mkdir(wal_dir, 0755) != 0 && errno != EEXIST) {
         snprintf(info->error_text, sizeof info->error_text, "%s: cannot create", wal_dir);
         return BILLORD_E_IO;
     }
@@ -621,7 +623,9 @@ static billord_err recover(billord_db *db, billord_db_recovery *info)
                 snprintf(info->error_text, sizeof info->error_text, "%s",
                          billord_wal_last_error(db->wal));
             }
-            return err;
+            /* NOT_FOUND: the log no longer reaches back to the state (segments are missing):
+             * durable records are missing, as when it ends before the state. */
+            return err == BILLORD_E_NOT_FOUND ? BILLORD_E_WAL_CORRUPT : err;
         }
     }
     db->applied_lsn_previous = info->applied_lsn_after;
@@ -667,6 +671,13 @@ static billord_err open_parts(billord_db *db, const billord_db_config *config,
     return err;
 }
 
+static billord_err start_thread(pthread_t *thread, bool *out_started, void *(*main)(void *),
+                                billord_db *db)
+{
+    *out_started = pthread_create(thread, NULL, main, db) == 0;
+    return *out_started ? BILLORD_OK : BILLORD_E_NOMEM;
+}
+
 billord_err billord_db_open(const billord_db_config *config, billord_db **out_db,
                             billord_db_recovery *out_info)
 {
@@ -702,14 +713,10 @@ billord_err billord_db_open(const billord_db_config *config, billord_db **out_db
                           ? open_parts(db, config, info)
                           : BILLORD_E_INVALID_ARGUMENT;
     if (err == BILLORD_OK) {
-        err = pthread_create(&db->writer, NULL, writer_main, db) == 0 ? BILLORD_OK
-                                                                      : BILLORD_E_NOMEM;
-        db->writer_started = err == BILLORD_OK;
+        err = start_thread(&db->writer, &db->writer_started, writer_main, db);
     }
     if (err == BILLORD_OK && config->lmdb_mode == BILLORD_LMDB_SNAPSHOT) {
-        err = pthread_create(&db->snapshotter, NULL, snapshotter_main, db) == 0 ? BILLORD_OK
-                                                                                : BILLORD_E_NOMEM;
-        db->snapshotter_started = err == BILLORD_OK;
+        err = start_thread(&db->snapshotter, &db->snapshotter_started, snapshotter_main, db);
     }
     if (err != BILLORD_OK) {
         billord_db_close(db);

@@ -2,13 +2,19 @@
  * test_cov_recovery.c: the refusals and reports of the durable db's recovery
  * (src/db/db.c: open_wal, recover, recover_record) that test_db and test_crash do not
  * reach: a checksummed log record whose payload is not a batch, a log that ends before
- * the state's applied LSN, and a torn tail that is cut and reported.
+ * the state's applied LSN or no longer reaches back to it, a record LMDB cannot take, and
+ * a torn tail that is cut and reported.
  */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include <lmdb.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
@@ -17,6 +23,7 @@
 #include <billord/wal.h>
 
 #include "support/db_harness.h"
+#include "support/faulty_lmdb.h"
 #include "support/tempdir.h"
 
 #define NOW_MS 1795305600000LL
@@ -31,6 +38,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+    faulty_lmdb_reset();
     tempdir_remove(dir);
 }
 
@@ -124,6 +132,86 @@ Test(cov_recovery, a_torn_tail_is_cut_and_reported)
     cr_assert(db != NULL);
     cr_expect(info.tail_truncated);
     billord_outcome again = db_harness_renew(db, "i-crash0000", "cov-1", NOW_MS);
+    cr_expect(again.idempotent_replay);
+    billord_db_close(db);
+}
+
+static void copy_tree(const char *from, const char *to)
+{
+    char command[3 * TEMPDIR_PATH_BYTES];
+    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    cr_assert(eq(int, system(command), 0));
+}
+
+/* count acknowledged renewals (tokens "lost-<i>") through a db with 4 KiB log segments,
+ * then LMDB loses them all: the state is as seeded (applied LSN 0). */
+static void renewals_the_state_lost(int count)
+{
+    char state_dir[TEMPDIR_PATH_BYTES], saved[TEMPDIR_PATH_BYTES], wal_dir[TEMPDIR_PATH_BYTES];
+    tempdir_join(state_dir, dir, "state");
+    tempdir_join(saved, dir, "state-seeded");
+    tempdir_join(wal_dir, dir, "wal");
+    copy_tree(state_dir, saved);
+    char command[2 * TEMPDIR_PATH_BYTES];
+    snprintf(command, sizeof command, "rm -rf '%s'", wal_dir);  /* new size for new segments */
+    cr_assert(eq(int, system(command), 0));
+    billord_db_config config = {.data_dir = dir, .map_bytes = 256ULL << 20,
+                                .wal_segment_bytes = 4096};
+    billord_db *db = NULL;
+    cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
+    for (int i = 0; i < count; i++) {
+        char token[32];
+        snprintf(token, sizeof token, "lost-%d", i);
+        cr_assert(eq(int, db_harness_renew(db, "i-crash0001", token, NOW_MS).code, BILLORD_API_OK));
+    }
+    billord_db_close(db);                   /* retires the segments LMDB had on disk */
+    copy_tree(saved, state_dir);
+}
+
+/* Regression: the log's oldest kept segment starts after the state's applied LSN, and
+ * open answered BILLORD_E_NOT_FOUND, a status its contract does not have for lost records. */
+Test(cov_recovery, a_log_that_no_longer_reaches_back_to_the_state_is_refused)
+{
+    renewals_the_state_lost(60);
+    billord_db_recovery info;
+    billord_err err = BILLORD_OK;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    cr_expect(db == NULL);
+    cr_expect(eq(int, err, BILLORD_E_WAL_CORRUPT));
+    cr_expect(strstr(info.error_text, "LSN 1 is older than every kept segment") != NULL, "%s",
+              info.error_text);
+    cr_expect(eq(u64, info.records_replayed, 0));
+}
+
+Test(cov_recovery, a_record_lmdb_cannot_take_stops_recovery_and_changes_nothing)
+{
+    renewals_the_state_lost(3);
+    /* The writes the engine's own open makes, then fail every later one. */
+    faulty_lmdb_count(FAULTY_LMDB_MASK(FAULTY_LMDB_PUT));
+    billord_engine_config engine_config = {.data_dir = dir, .map_bytes = 256ULL << 20};
+    billord_engine *engine = NULL;
+    cr_assert(eq(int, billord_engine_open(&engine_config, &engine), BILLORD_OK));
+    uint64_t puts = faulty_lmdb_calls();
+    billord_engine_close(engine);
+    faulty_lmdb_fail_at(puts + 1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), MDB_MAP_FULL, true);
+
+    billord_db_recovery info;
+    billord_err err = BILLORD_OK;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    cr_expect(faulty_lmdb_failures() >= 1);
+    faulty_lmdb_reset();
+    cr_expect(db == NULL);
+    cr_expect(eq(int, err, BILLORD_E_MAP_FULL));
+    cr_expect(strstr(info.error_text, "log record 1: applying its batch failed") != NULL, "%s",
+              info.error_text);
+    cr_expect(eq(u64, info.records_replayed, 0));
+
+    /* Nothing was applied: a later open replays all three, once. */
+    db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    cr_expect(eq(u64, info.applied_lsn_before, 0));
+    cr_expect(eq(u64, info.commands_replayed, 3));
+    cr_expect(eq(i64, db_harness_order_count(db), 3));
+    billord_outcome again = db_harness_renew(db, "i-crash0001", "lost-2", NOW_MS);
     cr_expect(again.idempotent_replay);
     billord_db_close(db);
 }

@@ -1,0 +1,346 @@
+/*
+ * test_cov_db_alloc.c: the durable db (src/db/) when an allocation fails: open, a group of
+ * commands, the decoding and the applying of a log record in recovery, and the copy of a
+ * snapshot in a rebuild each answer BILLORD_E_NOMEM (or ServiceUnavailable) with nothing
+ * half done, and the same step succeeds once memory is there again.
+ *
+ * Method: this executable replaces malloc, calloc, realloc and free with pass-throughs to
+ * glibc's own allocator that can fail one chosen allocation of the calling thread (the
+ * Nth, optionally only of one size), so the db's other threads and the test framework are
+ * untouched. Sanitizer builds bring their own allocator, which must not be replaced: there
+ * the tests are skipped.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
+#include <billord/db.h>
+#include <billord/wal_batch.h>
+
+#include "db/snapshot.h"
+#include "support/db_harness.h"
+#include "support/tempdir.h"
+
+#define NOW_MS 1795305600000LL
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define ALLOC_FAULTS 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
+    __has_feature(memory_sanitizer)
+#define ALLOC_FAULTS 0
+#endif
+#endif
+#ifndef ALLOC_FAULTS
+#define ALLOC_FAULTS 1
+#endif
+
+/* ---- the allocator ------------------------------------------------------------------- */
+
+typedef enum alloc_kind { ALLOC_ANY = 0, ALLOC_MALLOC, ALLOC_CALLOC } alloc_kind;
+
+/* This thread's armed fault: fail the (skip + 1)-th allocation that matches, once. */
+typedef struct alloc_fault {
+    bool armed;
+    alloc_kind kind;
+    size_t bytes;                           /* 0: any size */
+    uint32_t skip;
+    uint32_t seen;                          /* matching allocations so far */
+    uint32_t failures;
+} alloc_fault;
+
+static _Thread_local alloc_fault fault;
+
+#if ALLOC_FAULTS
+extern void *__libc_malloc(size_t bytes);
+extern void *__libc_calloc(size_t count, size_t bytes);
+extern void *__libc_realloc(void *pointer, size_t bytes);
+extern void __libc_free(void *pointer);
+
+static bool alloc_fails(alloc_kind kind, size_t bytes)
+{
+    if (!fault.armed || (fault.kind != ALLOC_ANY && fault.kind != kind) ||
+        (fault.bytes != 0 && fault.bytes != bytes)) {
+        return false;
+    }
+    if (fault.seen++ < fault.skip) {
+        return false;
+    }
+    fault.armed = false;
+    fault.failures++;
+    errno = ENOMEM;
+    return true;
+}
+
+void *malloc(size_t bytes)
+{
+    return alloc_fails(ALLOC_MALLOC, bytes) ? NULL : __libc_malloc(bytes);
+}
+
+void *calloc(size_t count, size_t bytes)
+{
+    return alloc_fails(ALLOC_CALLOC, count * bytes) ? NULL : __libc_calloc(count, bytes);
+}
+
+void *realloc(void *pointer, size_t bytes)
+{
+    return alloc_fails(ALLOC_ANY, bytes) ? NULL : __libc_realloc(pointer, bytes);
+}
+
+void free(void *pointer)
+{
+    __libc_free(pointer);
+}
+#endif
+
+static void alloc_fail(alloc_kind kind, size_t bytes, uint32_t skip)
+{
+    fault = (alloc_fault){.armed = true, .kind = kind, .bytes = bytes, .skip = skip};
+}
+
+/* Disarm; how many allocations failed. */
+static uint32_t alloc_disarm(void)
+{
+    fault.armed = false;
+    return fault.failures;
+}
+
+/* How many allocations that match a call makes: arm one that is never reached. */
+static void alloc_count(void)
+{
+    fault = (alloc_fault){.armed = true, .skip = UINT32_MAX};
+}
+
+static uint32_t alloc_counted(void)
+{
+    fault.armed = false;
+    return fault.seen;
+}
+
+static char dir[TEMPDIR_PATH_BYTES];
+
+static void setup(void)
+{
+    if (!ALLOC_FAULTS) {
+        cr_skip_test("a sanitizer owns the allocator");
+    }
+    tempdir_make(dir);
+    db_harness_seed(dir, "tests/fixtures/crash.json");
+}
+
+static void teardown(void)
+{
+    alloc_disarm();
+    tempdir_remove(dir);
+}
+
+TestSuite(cov_db_alloc, .init = setup, .fini = teardown, .timeout = 120);
+
+/* ---- helpers ------------------------------------------------------------------------- */
+
+static void copy_tree(const char *from, const char *to)
+{
+    char command[3 * TEMPDIR_PATH_BYTES];
+    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    cr_assert(eq(int, system(command), 0));
+}
+
+/* count renewals logged and acknowledged, then LMDB loses them all (as seeded). */
+static void logged_but_not_in_the_state(int count)
+{
+    char state_dir[TEMPDIR_PATH_BYTES], saved[TEMPDIR_PATH_BYTES];
+    tempdir_join(state_dir, dir, "state");
+    tempdir_join(saved, dir, "state-seeded");
+    copy_tree(state_dir, saved);
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    for (int i = 0; i < count; i++) {
+        char token[32];
+        snprintf(token, sizeof token, "alloc-%d", i);
+        cr_assert(eq(int, db_harness_renew(db, "i-crash0000", token, NOW_MS).code, BILLORD_API_OK));
+    }
+    billord_db_close(db);
+    copy_tree(saved, state_dir);
+}
+
+static void expect_all_recovered(int count)
+{
+    billord_db_recovery info;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    cr_expect(eq(u64, info.commands_replayed, (uint64_t)count));
+    cr_expect(eq(i64, db_harness_order_count(db), count));
+    billord_db_close(db);
+}
+
+/* ---- open and submit ----------------------------------------------------------------- */
+
+Test(cov_db_alloc, open_without_memory_for_the_handle)
+{
+    billord_db_config config = {.data_dir = dir, .map_bytes = 256ULL << 20};
+    billord_db *db = NULL;
+    alloc_fail(ALLOC_ANY, 0, 0);            /* the handle is open's first allocation */
+    billord_err err = billord_db_open(&config, &db, NULL);
+    cr_assert(eq(u32, alloc_disarm(), 1));
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(db == NULL);
+    cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
+    billord_db_close(db);
+}
+
+Test(cov_db_alloc, a_group_of_commands_without_memory_is_answered_unavailable)
+{
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    billord_param params[2][4] = {
+        {{"InstanceId", "i-crash0001"}, {"Period", "1"}, {"PeriodUnit", "Week"},
+         {"ClientToken", "group-0"}},
+        {{"InstanceId", "i-crash0002"}, {"Period", "1"}, {"PeriodUnit", "Week"},
+         {"ClientToken", "group-1"}}};
+    billord_command commands[2];
+    for (int i = 0; i < 2; i++) {
+        commands[i] = (billord_command){.kind = BILLORD_COMMAND_REQUEST, .now_ms = NOW_MS,
+                                        .account = CRASH_ACCOUNT, .action = "RenewInstance",
+                                        .param_count = 4, .params = params[i]};
+        snprintf(commands[i].request_id, sizeof commands[i].request_id, "RID-group-%d", i);
+    }
+    billord_outcome outcomes[2];
+    alloc_fail(ALLOC_ANY, 0, 0);            /* its waiters are its first allocation */
+    billord_err err = billord_db_execute_many(db, commands, 2, outcomes);
+    cr_assert(eq(u32, alloc_disarm(), 1));
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    for (int i = 0; i < 2; i++) {
+        cr_expect(eq(int, outcomes[i].code, BILLORD_API_SERVICE_UNAVAILABLE));
+        cr_expect(eq(str, outcomes[i].request_id, commands[i].request_id));
+    }
+    billord_db_stats stats;
+    billord_db_stats_get(db, &stats);
+    cr_expect(eq(u64, stats.commands, 0), "nothing was accepted");
+    cr_expect(eq(i64, db_harness_order_count(db), 0));
+    /* With memory, the same group goes through. */
+    cr_expect(eq(int, billord_db_execute_many(db, commands, 2, outcomes), BILLORD_OK));
+    cr_expect(eq(int, outcomes[0].code, BILLORD_API_OK));
+    cr_expect(eq(int, outcomes[1].code, BILLORD_API_OK));
+    billord_db_close(db);
+}
+
+/* ---- recovery ------------------------------------------------------------------------ */
+
+Test(cov_db_alloc, recovery_without_memory_to_apply_a_record_stops_and_changes_nothing)
+{
+    logged_but_not_in_the_state(2);
+    /* The outcomes of a one-command record. */
+    alloc_fail(ALLOC_MALLOC, sizeof(billord_outcome), 0);
+    billord_db_recovery info;
+    billord_err err = BILLORD_OK;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    cr_assert(eq(u32, alloc_disarm(), 1));
+    cr_expect(db == NULL);
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(strstr(info.error_text, "log record 1: applying its batch failed") != NULL, "%s",
+              info.error_text);
+    expect_all_recovered(2);
+}
+
+Test(cov_db_alloc, recovery_without_memory_to_decode_a_record_is_not_corruption)
+{
+    logged_but_not_in_the_state(2);
+    /* The decoded commands of a one-command record. */
+    alloc_fail(ALLOC_CALLOC, sizeof(billord_command), 0);
+    billord_db_recovery info;
+    billord_err err = BILLORD_OK;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    cr_assert(eq(u32, alloc_disarm(), 1));
+    cr_expect(db == NULL);
+    cr_expect(eq(int, err, BILLORD_E_NOMEM), "not BILLORD_E_WAL_CORRUPT: the log is sound");
+    cr_expect(strstr(info.error_text, "log record 1: the batch does not decode (out of memory)") !=
+                  NULL, "%s", info.error_text);
+    expect_all_recovered(2);
+}
+
+/* ---- the batch decoder --------------------------------------------------------------- */
+
+Test(cov_db_alloc, the_batch_decoder_fails_each_of_its_allocations_cleanly)
+{
+    billord_param params[] = {{"InstanceId", "i-crash0003"}, {"Period", "1"}};
+    billord_command commands[2];
+    memset(commands, 0, sizeof commands);
+    for (int i = 0; i < 2; i++) {
+        commands[i].kind = BILLORD_COMMAND_REQUEST;
+        commands[i].now_ms = NOW_MS;
+        commands[i].account = CRASH_ACCOUNT;
+        commands[i].action = "RenewInstance";
+        commands[i].param_count = 2;
+        commands[i].params = params;
+    }
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    cr_assert(eq(int, billord_wal_batch_encode(&buffer, commands, 2), BILLORD_OK));
+    billord_wal_batch batch;
+    alloc_count();
+    cr_assert(eq(int, billord_wal_batch_decode((const uint8_t *)buffer.data, buffer.size, &batch),
+                 BILLORD_OK));
+    uint32_t allocations = alloc_counted();
+    billord_wal_batch_free(&batch);
+    cr_assert(allocations >= 3, "%u allocations", allocations);
+    for (uint32_t k = 0; k < allocations; k++) {
+        alloc_fail(ALLOC_ANY, 0, k);
+        memset(&batch, 0x5A, sizeof batch);
+        billord_err err = billord_wal_batch_decode((const uint8_t *)buffer.data, buffer.size,
+                                                   &batch);
+        cr_assert(eq(u32, alloc_disarm(), 1), "allocation %u", k);
+        /* The batch's own three (arena, commands, params) come last; msgpack-c's before
+         * them report the payload as undecodable. */
+        if (k + 3 >= allocations) {
+            cr_expect(eq(int, err, BILLORD_E_NOMEM), "allocation %u of %u", k, allocations);
+        } else {
+            cr_expect(err == BILLORD_E_NOMEM || err == BILLORD_E_CORRUPT, "allocation %u", k);
+        }
+        cr_expect(eq(sz, batch.count, 0));
+        cr_expect(batch.commands == NULL && batch.params == NULL && batch.arena == NULL);
+        billord_wal_batch_free(&batch);
+    }
+    msgpack_sbuffer_destroy(&buffer);
+}
+
+/* ---- a rebuild ----------------------------------------------------------------------- */
+
+Test(cov_db_alloc, a_rebuild_without_memory_for_its_copy_is_tried_again)
+{
+    billord_engine_config engine_config = {.data_dir = dir, .map_bytes = 256ULL << 20};
+    billord_engine *engine = NULL;
+    cr_assert(eq(int, billord_engine_open(&engine_config, &engine), BILLORD_OK));
+    uint64_t lsn = 0;
+    cr_assert(eq(int, billord__snapshot_take(billord_fs_posix(), engine, dir, &lsn), BILLORD_OK));
+    billord_engine_close(engine);
+    char stored[TEMPDIR_PATH_BYTES], source[TEMPDIR_PATH_BYTES];
+    tempdir_join(stored, dir, BILLORD_BOOT_ID_FILE);
+    tempdir_join(source, dir, "boot_id_source");
+    FILE *file = fopen(stored, "w");
+    cr_assert(file != NULL);
+    fputs("cccccccc-0000-0000-0000-000000000001\n", file);
+    fclose(file);
+    file = fopen(source, "w");
+    cr_assert(file != NULL);
+    fputs("cccccccc-0000-0000-0000-000000000002\n", file);
+    fclose(file);
+
+    bool rebuilt = true;
+    char text[1024] = "";
+    alloc_fail(ALLOC_MALLOC, 1u << 20, 0);  /* the copy's buffer */
+    billord_err err = billord__snapshot_startup(billord_fs_posix(), dir, source, &rebuilt, text,
+                                                sizeof text);
+    cr_assert(eq(u32, alloc_disarm(), 1));
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(not(rebuilt));
+    cr_expect(strstr(text, "restoring the snapshot failed: out of memory") != NULL, "%s", text);
+    char *boot = tempdir_read_file(stored, NULL);
+    cr_expect(eq(str, boot, "cccccccc-0000-0000-0000-000000000001\n"), "old boot kept: retried");
+    free(boot);
+    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, source, &rebuilt, text,
+                                                sizeof text),
+                 BILLORD_OK), "%s", text);
+    cr_expect(rebuilt);
+}
