@@ -660,6 +660,55 @@ Test(cov_replay_run, a_progress_bar_is_drawn_in_place_and_finished)
     result_free(result);
 }
 
+/* The record output appended to a file (the first write pausing, as slow_write does). */
+typedef struct growing_sink {
+    slow_sink slow;
+    FILE *file;
+} growing_sink;
+
+static ssize_t growing_write(void *cookie, const char *bytes, size_t size)
+{
+    growing_sink *sink = cookie;
+    slow_write(&sink->slow, bytes, size);
+    cr_assert(eq(sz, fwrite(bytes, 1, size, sink->file), size));
+    fflush(sink->file);
+    return (ssize_t)size;
+}
+
+/* A log that grows while it is replayed (the request log of a live server) is read to its
+ * size when it is opened; the progress that counted it at its start stops at 100%. */
+Test(cov_replay_run, a_log_that_grew_since_the_start_shows_at_most_100_percent)
+{
+    char log[TEMPDIR_PATH_BYTES], grown[TEMPDIR_PATH_BYTES], a[TEMPDIR_PATH_BYTES];
+    tempdir_join(log, dir, "many.ndjson");
+    tempdir_join(grown, dir, "grown.ndjson");
+    tempdir_join(a, dir, "a");
+    write_many_lines(log, PROGRESS_LINES);
+    write_text(grown, "");
+    /* the first log's answers are appended to the second while the first is replayed */
+    growing_sink sink = {.slow = {.pause_ms = 300}, .file = fopen(grown, "a")};
+    cr_assert(sink.file != NULL);
+    cookie_io_functions_t functions = {.write = growing_write};
+    FILE *record = fopencookie(&sink, "w", functions);
+    cr_assert(record != NULL);
+    setvbuf(record, NULL, _IONBF, 0);
+    const char *inputs[] = {log, grown};
+    replay_args args = {.data_dir = a, .fixture = DEMO_FIXTURE, .inputs = inputs,
+                        .input_count = 2, .record = record, .progress = 2};
+    replay_result *result = replay(&args);
+    fclose(record);
+    fclose(sink.file);
+    cr_assert(eq(int, result->err, BILLORD_OK), "%s", result->error_text);
+    cr_expect(eq(u64, result->stats.malformed, 0));
+    /* the second log held every answer to the first when it was opened (and got its own) */
+    cr_expect(eq(u64, result->stats.requests, 2 * PROGRESS_LINES));
+    const char *last = strrchr(result->err_text, '\r');
+    cr_assert(last != NULL, "%s", result->err_text);
+    cr_expect(strstr(last, "[##############################] 100% 8400 requests") != NULL, "%s",
+              last);
+    result_free(result);
+}
+
 Test(cov_replay_run, a_short_run_prints_no_progress)
 {
     char log[TEMPDIR_PATH_BYTES], a[TEMPDIR_PATH_BYTES];
@@ -701,14 +750,27 @@ Test(cov_replay_run, a_missing_input_is_an_io_error_naming_it)
     tempdir_join(empty, dir, "empty.ndjson");
     tempdir_join(a, dir, "a");
     write_text(empty, "");
-    const char *inputs[] = {empty, missing};
+    char lines[TEMPDIR_PATH_BYTES];
+    tempdir_join(lines, dir, "lines.ndjson");
+    write_many_lines(lines, 3);
+    /* the input after the missing one is never read */
+    const char *inputs[] = {empty, missing, lines};
     replay_args args = {.data_dir = a, .fixture = DEMO_FIXTURE, .inputs = inputs,
-                        .input_count = 2};
+                        .input_count = 3};
     replay_result *result = replay(&args);
     cr_expect(eq(int, result->err, BILLORD_E_IO));
     cr_expect(strstr(result->error_text, missing) != NULL, "%s", result->error_text);
     cr_expect(strstr(result->error_text, "No such file") != NULL, "%s", result->error_text);
-    cr_expect(eq(u64, result->stats.lines, 0), "the empty input has no line");
+    cr_expect(eq(u64, result->stats.lines, 0), "the empty input has no line, the last is not read");
+    result_free(result);
+    /* a short name is a request log too */
+    const char *short_inputs[] = {"/nx"};
+    char c[TEMPDIR_PATH_BYTES];
+    tempdir_join(c, dir, "c");
+    replay_args short_args = {.data_dir = c, .inputs = short_inputs, .input_count = 1};
+    result = replay(&short_args);
+    cr_expect(eq(int, result->err, BILLORD_E_IO));
+    cr_expect(strstr(result->error_text, "/nx: No such file") != NULL, "%s", result->error_text);
     result_free(result);
     /* without room for the text, the same answer */
     char b[TEMPDIR_PATH_BYTES];

@@ -309,6 +309,40 @@ Test(cov_replay_verify, a_healthy_directory_without_a_log_has_no_problem)
     cr_expect(eq(u64, report.problems, 0));
 }
 
+Test(cov_replay_verify, many_accounts_and_instances_are_all_checked)
+{
+    make_state(data);
+    raw r;
+    raw_open(&r);
+    billord_account account = raw_account(&r, POOR);
+    billord_instance instance = raw_instance(&r, "i-acc0004");
+    /* more than the first allocation of each table holds: 100 accounts without orders, and
+     * an instance of each */
+    for (int i = 0; i < 100; i++) {
+        snprintf(account.id, sizeof account.id, "77770000000%05d", i);
+        account.balance_micros = account.balance_initial_micros = 1000000 + i;
+        account.credit_used_micros = 0;
+        raw_put_account(&r, &account);
+        snprintf(instance.id, sizeof instance.id, "i-many%05d", i);
+        snprintf(instance.account, sizeof instance.account, "%s", account.id);
+        instance.unpaid_order_count = 0;
+        raw_put_instance(&r, instance.id, &instance);
+    }
+    raw_commit(&r);
+    billord_verify_report report;
+    found *f = verify(data, NULL, &report);
+    cr_expect(eq(u64, f->count, 0), "%s", f->text);
+    cr_expect(eq(u64, report.accounts, 104));
+    free(f);
+    /* and one of them wrong is found among them */
+    raw_open(&r);
+    billord_account last = raw_account(&r, "7777000000000099");
+    last.balance_micros -= 1;
+    raw_put_account(&r, &last);
+    raw_commit(&r);
+    expect_problems(1, "money: account 7777000000000099: balance_initial", NULL);
+}
+
 Test(cov_replay_verify, problems_are_counted_without_a_callback)
 {
     make_state(data);
