@@ -661,7 +661,13 @@ Test(cov_db_snapshot, close_takes_no_snapshot_that_falls_due_as_it_closes)
     billord_db *db = open_ok(&config, NULL);
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, true);
     renew_some(db, "closing", 1);
+    /* Close just after an attempt, while the thread waits for its next poll. */
     uint64_t attempts = faulty_lmdb_failures();
+    for (int i = 0; i < 2000 && faulty_lmdb_failures() == attempts; i++) {
+        sleep_ms(1);
+    }
+    attempts = faulty_lmdb_failures();
+    cr_assert(attempts > 0, "the snapshot stayed due and was attempted");
     billord_db_close(db);
     cr_expect(eq(u64, faulty_lmdb_failures(), attempts), "close woke the thread: no snapshot");
     faulty_lmdb_reset();
