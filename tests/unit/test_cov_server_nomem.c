@@ -18,10 +18,14 @@
 #include <criterion/new/assert.h>
 #include <jansson.h>
 
+#include <billord/server.h>
+
 #include "server/exec.h"
 #include "server/nonce_store.h"
 #include "server/request_log.h"
+#include "server/scheduler.h"
 #include "server/watchdog.h"
+#include "support/db_harness.h"
 #include "support/faulty_alloc.h"
 #include "support/tempdir.h"
 
@@ -57,7 +61,19 @@ static void need_faulty_alloc(void)
 
 /* ---- request log ------------------------------------------------------------------------ */
 
-static const server_kv log_params[] = {{"Action", "RenewInstance"}, {"ClientToken", "t-1"}};
+/* Long names: the line's buffer grows while a name (an object key) is written, the write
+ * whose failure jansson does not report. */
+#define LONG_NAME(c) "Param" c "-" \
+    "nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn" \
+    "nnnnnnnnnnnnnnnnnnnnnnn"
+static const server_kv log_params[] = {
+    {"Action", "RenewInstance"}, {"ClientToken", "t-1"},
+    {LONG_NAME("1"), "1"},       {LONG_NAME("2"), "2"},
+    {LONG_NAME("3"), "3"},       {LONG_NAME("4"), "4"},
+    {LONG_NAME("5"), "5"},       {LONG_NAME("6"), "6"},
+    {LONG_NAME("7"), "7"},       {LONG_NAME("8"), "8"},
+};
+#define LOG_PARAM_COUNT (sizeof log_params / sizeof log_params[0])
 static const char log_body[] = "{\"RequestId\":\"00000000-0000-4000-8000-000000000003\","
                                "\"OrderId\":205395023430729}";
 
@@ -68,7 +84,7 @@ static billord_err write_line(server_request_log *log)
         .account = "1234567890123456",
         .action = "RenewInstance",
         .params = log_params,
-        .param_count = 2,
+        .param_count = (uint32_t)LOG_PARAM_COUNT,
         .status = 200,
         .body_json = log_body,
         .body_json_bytes = sizeof log_body - 1,
@@ -123,7 +139,7 @@ Test(cov_server_nomem, a_request_log_line_is_written_whole_or_not_at_all)
         cr_expect(eq(str, (char *)json_string_value(json_object_get(entry, "action")),
                      "RenewInstance"), "%s", line);
         json_t *params = json_object_get(entry, "params");
-        cr_expect(eq(sz, json_object_size(params), 2), "%s", line);
+        cr_expect(eq(sz, json_object_size(params), LOG_PARAM_COUNT), "%s", line);
         json_t *response = json_object_get(entry, "response");
         cr_expect(eq(i64, json_integer_value(json_object_get(response, "status")), 200));
         json_t *body = json_object_get(response, "body");
@@ -269,4 +285,34 @@ Test(cov_server_nomem, the_watchdog_reports_what_it_cannot_allocate)
     billord__watchdog_remove(watchdog, watch);
     cr_expect(eq(u64, billord__watchdog_cut_count(watchdog), 0));
     billord__watchdog_stop(watchdog);
+}
+
+/* ---- scheduler and server ---------------------------------------------------------------- */
+
+Test(cov_server_nomem, the_scheduler_reports_what_it_cannot_allocate)
+{
+    need_faulty_alloc();
+    db_harness_seed(dir, "fixtures/demo.json");
+    billord_db_recovery info;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    server_scheduler *scheduler = NULL;
+    faulty_alloc_fail_at(1, false, false);
+    billord_err err = billord__scheduler_start(db, billord_clock_system(), &scheduler);
+    faulty_alloc_reset();
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(scheduler == NULL);
+    billord_db_close(db);
+}
+
+Test(cov_server_nomem, a_server_that_cannot_allocate_itself_does_not_start)
+{
+    need_faulty_alloc();
+    billord_server_config config = {.data_dir = dir};
+    billord_server *server = NULL;
+    char error_text[256];
+    faulty_alloc_fail_at(1, false, false);
+    billord_err err = billord_server_start(&config, &server, error_text, sizeof error_text);
+    faulty_alloc_reset();
+    cr_expect(eq(int, err, BILLORD_E_NOMEM));
+    cr_expect(server == NULL);
 }

@@ -29,8 +29,10 @@
 #include "server/front.h"
 #include "server/nonce_store.h"
 #include "server/request_log.h"
+#include "server/scheduler.h"
 #include "server/server_internal.h"
 #include "server/watchdog.h"
+#include "support/db_harness.h"
 #include "support/tempdir.h"
 
 /* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
@@ -562,6 +564,73 @@ Test(cov_server_parts, watches_leave_the_list_from_any_place)
     for (int i = 0; i < 4; i++) {
         pair_close(pairs[i]);
     }
+}
+
+/* ---- the lifecycle scheduler ------------------------------------------------------------ */
+
+#define DEMO_CLOCK_MS 1795305600000LL   /* fixtures/demo.json "clock" */
+#define DAY_MS (24LL * 3600 * 1000)
+
+static int64_t engine_clock(billord_db *db)
+{
+    int64_t clock_ms = 0;
+    cr_assert(eq(int, billord_engine_clock_ms(billord_db_engine(db), &clock_ms), BILLORD_OK));
+    return clock_ms;
+}
+
+static size_t event_count(billord_db *db)
+{
+    json_t *events = NULL;
+    cr_assert(eq(int, billord_engine_events(billord_db_engine(db), 0, 1000, &events),
+                 BILLORD_OK));
+    size_t count = json_array_size(events);
+    json_decref(events);
+    return count;
+}
+
+Test(cov_server_parts, ticks_bring_the_lifecycle_up_to_the_given_time)
+{
+    db_harness_seed(dir, "fixtures/demo.json");
+    billord_db_recovery info;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    size_t before = event_count(db);
+    /* Half a year on: reminders, expiries, releases and monthly auto-renewals of the
+     * fixture's instances. Kept under BILLORD_LIFECYCLE_STEPS_MAX steps of any one instance:
+     * a tick stops an instance there without reporting the rest as due. */
+    int64_t later = DEMO_CLOCK_MS + 180 * DAY_MS;
+    cr_expect(eq(int, billord__scheduler_tick_until_done(db, later), BILLORD_API_OK));
+    cr_expect(eq(i64, engine_clock(db), later));
+    size_t after = event_count(db);
+    cr_expect(after > before + 10, "lifecycle events: %zu -> %zu", before, after);
+    /* Nothing is due any more at the same time: one more round changes nothing. */
+    cr_expect(eq(int, billord__scheduler_tick_until_done(db, later), BILLORD_API_OK));
+    cr_expect(eq(sz, event_count(db), after));
+    billord_db_close(db);
+}
+
+static int64_t a_week_after_the_fixture(void *clock_ctx)
+{
+    (void)clock_ctx;
+    return DEMO_CLOCK_MS + 7 * DAY_MS;
+}
+
+Test(cov_server_parts, the_scheduler_thread_ticks_on_its_clock_until_stopped)
+{
+    db_harness_seed(dir, "fixtures/demo.json");
+    billord_db_recovery info;
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    billord_clock clock = {a_week_after_the_fixture, NULL};
+    server_scheduler *scheduler = NULL;
+    cr_assert(eq(int, billord__scheduler_start(db, &clock, &scheduler), BILLORD_OK));
+    int64_t deadline_ms = billord__server_monotonic_ms() + 5000;
+    while (engine_clock(db) != DEMO_CLOCK_MS + 7 * DAY_MS &&
+           billord__server_monotonic_ms() < deadline_ms) {
+        usleep(10 * 1000);
+    }
+    cr_expect(eq(i64, engine_clock(db), DEMO_CLOCK_MS + 7 * DAY_MS), "the first tick is at once");
+    billord__scheduler_stop(scheduler);
+    billord__scheduler_stop(NULL);
+    billord_db_close(db);
 }
 
 /* ---- messages and the operator log ------------------------------------------------------ */
