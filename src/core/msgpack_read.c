@@ -131,12 +131,16 @@ bool billord__msgpack_well_sized(const void *bytes, size_t bytes_len)
     return cursor == end;
 }
 
-bool billord__msgpack_unpack_one(msgpack_unpacked *out, const void *bytes, size_t bytes_len)
+billord_err billord__msgpack_unpack_one(msgpack_unpacked *out, const void *bytes, size_t bytes_len)
 {
     if (!billord__msgpack_well_sized(bytes, bytes_len)) {
-        return false;
+        return BILLORD_E_CORRUPT;
     }
     size_t offset = 0;
     msgpack_unpack_return result = msgpack_unpack_next(out, bytes, bytes_len, &offset);
-    return result == MSGPACK_UNPACK_SUCCESS && offset == bytes_len;
+    /* Nesting is within msgpack-c's stack (checked above), so its NOMEM is an allocation. */
+    if (result == MSGPACK_UNPACK_NOMEM_ERROR) {
+        return BILLORD_E_NOMEM;
+    }
+    return result == MSGPACK_UNPACK_SUCCESS && offset == bytes_len ? BILLORD_OK : BILLORD_E_CORRUPT;
 }

@@ -17,6 +17,8 @@
 
 #include <msgpack.h>
 
+#include <billord/error.h>
+
 /** Nesting depth beyond which a value is refused (billord's records nest 3 deep). */
 #define BILLORD_MSGPACK_DEPTH_MAX 32u
 
@@ -29,9 +31,11 @@ bool billord__msgpack_well_sized(const void *bytes, size_t bytes_len);
 /**
  * Unpack exactly one value filling bytes[0, bytes_len) into out (initialised by the
  * caller with msgpack_unpacked_init, destroyed by the caller with msgpack_unpacked_destroy,
- * whatever the result). False, without unpacking, when billord__msgpack_well_sized refuses
- * it; false when msgpack-c refuses it or bytes remain after it.
+ * whatever the result).
+ * @return BILLORD_OK; BILLORD_E_CORRUPT (billord__msgpack_well_sized refuses it, checked
+ *         before anything is unpacked, or msgpack-c refuses it); BILLORD_E_NOMEM (msgpack-c
+ *         could not allocate for a well-sized value).
  */
-bool billord__msgpack_unpack_one(msgpack_unpacked *out, const void *bytes, size_t bytes_len);
+billord_err billord__msgpack_unpack_one(msgpack_unpacked *out, const void *bytes, size_t bytes_len);
 
 #endif

@@ -189,9 +189,10 @@ billord_err billord_wal_batch_decode(const uint8_t *payload, size_t payload_byte
     memset(out_batch, 0, sizeof *out_batch);
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    billord_err err = billord__msgpack_unpack_one(&unpacked, payload, payload_bytes)
-                          ? decode_root(&unpacked.data, payload_bytes, out_batch)
-                          : BILLORD_E_CORRUPT;
+    billord_err err = billord__msgpack_unpack_one(&unpacked, payload, payload_bytes);
+    if (err == BILLORD_OK) {
+        err = decode_root(&unpacked.data, payload_bytes, out_batch);
+    }
     msgpack_unpacked_destroy(&unpacked);
     if (err != BILLORD_OK) {
         billord_wal_batch_free(out_batch);

@@ -542,7 +542,7 @@ static void check_generic(verify_ctx *ctx, billord_db_id db, const MDB_val *valu
     }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    bool ok = billord__msgpack_unpack_one(&unpacked, value->mv_data, value->mv_size) &&
+    bool ok = billord__msgpack_unpack_one(&unpacked, value->mv_data, value->mv_size) == BILLORD_OK &&
               unpacked.data.type == MSGPACK_OBJECT_ARRAY && unpacked.data.via.array.size >= 1 &&
               unpacked.data.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     msgpack_unpacked_destroy(&unpacked);

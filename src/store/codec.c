@@ -65,6 +65,7 @@ typedef struct field_reader {
     uint32_t item_count;
     uint32_t item_index;
     bool failed;
+    billord_err unpack_err;     /* BILLORD_E_NOMEM: the value was never looked at */
 } field_reader;
 
 static void reader_begin(field_reader *reader, const void *bytes, size_t bytes_len,
@@ -72,9 +73,9 @@ static void reader_begin(field_reader *reader, const void *bytes, size_t bytes_l
 {
     memset(reader, 0, sizeof *reader);
     msgpack_unpacked_init(&reader->unpacked);
-    bool unpacked = billord__msgpack_unpack_one(&reader->unpacked, bytes, bytes_len);
+    reader->unpack_err = billord__msgpack_unpack_one(&reader->unpacked, bytes, bytes_len);
     const msgpack_object *root = &reader->unpacked.data;
-    if (!unpacked || root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != field_count + 1) {
+    if (reader->unpack_err != BILLORD_OK || root->type != MSGPACK_OBJECT_ARRAY || root->via.array.size != field_count + 1) {
         reader->failed = true;
         return;
     }
@@ -186,6 +187,9 @@ static billord_err reader_end(field_reader *reader)
 {
     bool ok = !reader->failed && reader->item_index == reader->item_count;
     msgpack_unpacked_destroy(&reader->unpacked);
+    if (reader->unpack_err == BILLORD_E_NOMEM) {
+        return BILLORD_E_NOMEM;
+    }
     return ok ? BILLORD_OK : BILLORD_E_CORRUPT;
 }
 

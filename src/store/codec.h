@@ -3,7 +3,8 @@
  *
  * Pure: bytes in, struct out (and back); no I/O, no globals. Encoders append to a
  * caller-owned msgpack_sbuffer (cleared first). Decoders reject anything that is not
- * exactly the documented layout with BILLORD_E_CORRUPT.
+ * exactly the documented layout with BILLORD_E_CORRUPT, and answer BILLORD_E_NOMEM when
+ * msgpack-c cannot allocate for a well-formed value.
  */
 #ifndef BILLORD_STORE_CODEC_H
 #define BILLORD_STORE_CODEC_H

@@ -81,7 +81,8 @@ billord_err billord__store_meta_get_i64(billord_store *store, MDB_txn *txn, cons
 billord_err billord__store_meta_put_i64(billord_store *store, MDB_txn *txn, const char *name,
                                         int64_t value);
 
-/* Each get returns BILLORD_OK, BILLORD_E_NOT_FOUND, BILLORD_E_CORRUPT or BILLORD_E_IO. */
+/* Each get returns BILLORD_OK, BILLORD_E_NOT_FOUND, BILLORD_E_CORRUPT, BILLORD_E_IO or
+ * BILLORD_E_NOMEM. */
 billord_err billord__store_account_get(billord_store *store, MDB_txn *txn, const char *id,
                                        billord_account *out);
 billord_err billord__store_account_put(billord_store *store, MDB_txn *txn,

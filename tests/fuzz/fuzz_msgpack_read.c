@@ -46,7 +46,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool accepted = billord__msgpack_well_sized(data, size);
     msgpack_unpacked ours;
     msgpack_unpacked_init(&ours);
-    BILLORD_ASSERT(billord__msgpack_unpack_one(&ours, data, size) == accepted);
+    BILLORD_ASSERT((billord__msgpack_unpack_one(&ours, data, size) == BILLORD_OK) == accepted);
     msgpack_unpacked_destroy(&ours);
     /* A header may declare up to 2^32 elements: msgpack-c only sees small or accepted
      * inputs here, whose allocations stay within 24 bytes per input byte. */

@@ -13,6 +13,7 @@
 #include <msgpack.h>
 
 #include "core/msgpack_read.h"
+#include "support/faulty_alloc.h"
 
 TestSuite(msgpack_read, .timeout = 60);
 
@@ -32,7 +33,8 @@ Test(msgpack_read, a_huge_array_count_in_a_short_value_is_refused)
     cr_assert(not(accepted(array16, sizeof array16)));
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    cr_assert(not(billord__msgpack_unpack_one(&unpacked, array32, sizeof array32)));
+    cr_assert(eq(int, billord__msgpack_unpack_one(&unpacked, array32, sizeof array32),
+                 BILLORD_E_CORRUPT));
     msgpack_unpacked_destroy(&unpacked);
 }
 
@@ -87,7 +89,8 @@ Test(msgpack_read, nesting_is_bounded)
     cr_assert(accepted(bytes, BILLORD_MSGPACK_DEPTH_MAX));
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    cr_assert(billord__msgpack_unpack_one(&unpacked, bytes, BILLORD_MSGPACK_DEPTH_MAX));
+    cr_assert(eq(int, billord__msgpack_unpack_one(&unpacked, bytes, BILLORD_MSGPACK_DEPTH_MAX),
+                 BILLORD_OK));
     msgpack_unpacked_destroy(&unpacked);
 }
 
@@ -157,7 +160,7 @@ Test(msgpack_read, every_packed_value_is_accepted_and_every_prefix_refused)
         cr_assert(accepted(bytes, buffer.size), "round %d: %zu bytes refused", round, buffer.size);
         msgpack_unpacked ours;
         msgpack_unpacked_init(&ours);
-        cr_assert(billord__msgpack_unpack_one(&ours, bytes, buffer.size));
+        cr_assert(eq(int, billord__msgpack_unpack_one(&ours, bytes, buffer.size), BILLORD_OK));
         msgpack_unpacked theirs;
         msgpack_unpacked_init(&theirs);
         size_t offset = 0;
@@ -173,4 +176,24 @@ Test(msgpack_read, every_packed_value_is_accepted_and_every_prefix_refused)
         }
         msgpack_sbuffer_destroy(&buffer);
     }
+}
+
+/* msgpack-c failing to allocate is told apart from a bad value. */
+Test(msgpack_read, an_allocation_failure_is_not_a_corrupt_value)
+{
+    if (!faulty_alloc_supported()) {
+        cr_skip("allocation faults need a build without sanitizers");
+    }
+    static const uint8_t record[] = {0x93, 0x01, 0xa3, 'a', 'b', 'c', 0xc0};
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init(&unpacked);
+    faulty_alloc_fail_at(1, true, false);
+    billord_err err = billord__msgpack_unpack_one(&unpacked, record, sizeof record);
+    uint64_t failures = faulty_alloc_failures();
+    faulty_alloc_reset();
+    cr_assert(eq(int, err, BILLORD_E_NOMEM));
+    cr_assert(failures >= 1u);
+    cr_assert(eq(int, billord__msgpack_unpack_one(&unpacked, record, sizeof record), BILLORD_OK));
+    cr_assert(eq(u32, unpacked.data.via.array.size, 3));
+    msgpack_unpacked_destroy(&unpacked);
 }
