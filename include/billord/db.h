@@ -45,7 +45,8 @@ typedef struct billord_db_config {
     const char *archive_dir;            /* NULL: retired segments are deleted */
     billord_lmdb_mode lmdb_mode;
     const billord_lifecycle_policy *policy; /* NULL: the defaults (docs/lifecycle.md) */
-    const billord_fs *fs;               /* NULL: POSIX; retained */
+    const billord_fs *fs;               /* the log's and the snapshots' files; NULL: POSIX;
+                                           retained */
     /* BILLORD_LMDB_SNAPSHOT: a snapshot after this much log (0: the default) or this long
      * (0: the default) since the last one, whichever comes first. */
     uint64_t snapshot_log_bytes;
@@ -74,9 +75,12 @@ typedef struct billord_db billord_db;
  * Open (creating if needed) the data directory, recover from the log, start the writer.
  * @param[out] out_db    On BILLORD_OK, a handle for billord_db_close().
  * @param[out] out_info  May be NULL; what recovery did (error_text on failure).
- * @return BILLORD_OK; BILLORD_E_WAL_CORRUPT (damage other than a torn tail: start-up
- *         stops, nothing is changed); BILLORD_E_IO, BILLORD_E_SCHEMA, BILLORD_E_NOMEM,
- *         BILLORD_E_INVALID_ARGUMENT.
+ * @return BILLORD_OK; BILLORD_E_WAL_CORRUPT (damage other than a torn tail, or a log that
+ *         does not reach back to the state: start-up stops, nothing is changed);
+ *         BILLORD_E_CORRUPT (the state is damaged and there is no snapshot to rebuild it
+ *         from); BILLORD_E_IO, BILLORD_E_DISK_FULL, BILLORD_E_MAP_FULL, BILLORD_E_SCHEMA,
+ *         BILLORD_E_NOMEM, BILLORD_E_INVALID_ARGUMENT (a data directory path of
+ *         4,032 bytes or more, among others).
  */
 billord_err billord_db_open(const billord_db_config *config, billord_db **out_db,
                             billord_db_recovery *out_info);
