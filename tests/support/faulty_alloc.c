@@ -23,6 +23,7 @@ static _Atomic int faulty_persistent;
 static _Atomic int faulty_all_threads;
 static _Atomic uint64_t faulty_call_count;
 static _Atomic uint64_t faulty_failure_count;
+static _Atomic size_t faulty_bytes;             /* 0: any size */
 static pthread_t faulty_owner;
 
 bool faulty_alloc_supported(void)
@@ -39,6 +40,15 @@ void faulty_alloc_fail_at(uint64_t call_index, bool persistent, bool all_threads
     faulty_all_threads = all_threads;
     faulty_call_count = 0;
     faulty_failure_count = 0;
+    faulty_bytes = 0;
+    faulty_armed = call_index != 0;
+}
+
+void faulty_alloc_fail_sized(uint64_t call_index, size_t bytes)
+{
+    faulty_alloc_fail_at(0, false, false);
+    faulty_bytes = bytes;
+    faulty_fail_at_call = call_index;
     faulty_armed = call_index != 0;
 }
 
@@ -68,10 +78,14 @@ extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);
 extern void *__libc_realloc(void *pointer, size_t size);
 
-/* Whether this allocation fails. */
-static bool should_fail(void)
+/* Whether this allocation of bytes fails. */
+static bool should_fail(size_t bytes)
 {
     if (!faulty_armed) {
+        return false;
+    }
+    size_t const only_bytes = faulty_bytes;
+    if (only_bytes != 0 && bytes != only_bytes) {
         return false;
     }
     if (!faulty_all_threads && !pthread_equal(pthread_self(), faulty_owner)) {
@@ -89,16 +103,16 @@ static bool should_fail(void)
 
 void *malloc(size_t size)
 {
-    return should_fail() ? NULL : __libc_malloc(size);
+    return should_fail(size) ? NULL : __libc_malloc(size);
 }
 
 void *calloc(size_t count, size_t size)
 {
-    return should_fail() ? NULL : __libc_calloc(count, size);
+    return should_fail(count * size) ? NULL : __libc_calloc(count, size);
 }
 
 void *realloc(void *pointer, size_t size)
 {
-    return should_fail() ? NULL : __libc_realloc(pointer, size);
+    return should_fail(size) ? NULL : __libc_realloc(pointer, size);
 }
 #endif

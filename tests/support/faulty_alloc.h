@@ -14,12 +14,16 @@
 #define BILLORD_TESTS_FAULTY_ALLOC_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /** Whether allocations can be made to fail in this build. */
 bool faulty_alloc_supported(void);
 /** Fail the call_index-th counted allocation (0: disarm); resets the counts. */
 void faulty_alloc_fail_at(uint64_t call_index, bool persistent, bool all_threads);
+/** Like faulty_alloc_fail_at (once, this thread), counting only allocations of exactly
+ *  bytes bytes (count x size for calloc). */
+void faulty_alloc_fail_sized(uint64_t call_index, size_t bytes);
 /** Disarm. */
 void faulty_alloc_reset(void);
 /** Count allocations without failing any (to learn how many a step makes). */

@@ -4,11 +4,10 @@
  * snapshot in a rebuild each answer BILLORD_E_NOMEM (or ServiceUnavailable) with nothing
  * half done, and the same step succeeds once memory is there again.
  *
- * Method: this executable replaces malloc, calloc, realloc and free with pass-throughs to
- * glibc's own allocator that can fail one chosen allocation of the calling thread (the
- * Nth, optionally only of one size), so the db's other threads and the test framework are
- * untouched. Sanitizer builds bring their own allocator, which must not be replaced: there
- * the tests are skipped.
+ * Method: tests/support/faulty_alloc fails one chosen allocation of the calling thread
+ * (the Nth, optionally only of one size), so the db's other threads and the test
+ * framework are untouched. Sanitizer builds bring their own allocator, which must not be
+ * replaced: there the tests are skipped.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,109 +23,51 @@
 
 #include "db/snapshot.h"
 #include "support/db_harness.h"
+#include "support/faulty_alloc.h"
 #include "support/tempdir.h"
 
 #define NOW_MS 1795305600000LL
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define ALLOC_FAULTS 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || \
-    __has_feature(memory_sanitizer)
-#define ALLOC_FAULTS 0
-#endif
-#endif
-#ifndef ALLOC_FAULTS
-#define ALLOC_FAULTS 1
-#endif
+/* ---- the allocator (tests/support/faulty_alloc.h) ------------------------------------ */
 
-/* ---- the allocator ------------------------------------------------------------------- */
+typedef enum alloc_kind { ALLOC_ANY = 0, ALLOC_SIZED } alloc_kind;
 
-typedef enum alloc_kind { ALLOC_ANY = 0, ALLOC_MALLOC, ALLOC_CALLOC } alloc_kind;
-
-/* This thread's armed fault: fail the (skip + 1)-th allocation that matches, once. */
-typedef struct alloc_fault {
-    bool armed;
-    alloc_kind kind;
-    size_t bytes;                           /* 0: any size */
-    uint32_t skip;
-    uint32_t seen;                          /* matching allocations so far */
-    uint32_t failures;
-} alloc_fault;
-
-static _Thread_local alloc_fault fault;
-
-#if ALLOC_FAULTS
-extern void *__libc_malloc(size_t bytes);
-extern void *__libc_calloc(size_t count, size_t bytes);
-extern void *__libc_realloc(void *pointer, size_t bytes);
-extern void __libc_free(void *pointer);
-
-static bool alloc_fails(alloc_kind kind, size_t bytes)
-{
-    if (!fault.armed || (fault.kind != ALLOC_ANY && fault.kind != kind) ||
-        (fault.bytes != 0 && fault.bytes != bytes)) {
-        return false;
-    }
-    if (fault.seen++ < fault.skip) {
-        return false;
-    }
-    fault.armed = false;
-    fault.failures++;
-    errno = ENOMEM;
-    return true;
-}
-
-void *malloc(size_t bytes)
-{
-    return alloc_fails(ALLOC_MALLOC, bytes) ? NULL : __libc_malloc(bytes);
-}
-
-void *calloc(size_t count, size_t bytes)
-{
-    return alloc_fails(ALLOC_CALLOC, count * bytes) ? NULL : __libc_calloc(count, bytes);
-}
-
-void *realloc(void *pointer, size_t bytes)
-{
-    return alloc_fails(ALLOC_ANY, bytes) ? NULL : __libc_realloc(pointer, bytes);
-}
-
-void free(void *pointer)
-{
-    __libc_free(pointer);
-}
-#endif
-
+/* Fail the (skip + 1)-th allocation of this thread, of exactly bytes bytes when sized. */
 static void alloc_fail(alloc_kind kind, size_t bytes, uint32_t skip)
 {
-    fault = (alloc_fault){.armed = true, .kind = kind, .bytes = bytes, .skip = skip};
+    if (kind == ALLOC_SIZED) {
+        faulty_alloc_fail_sized(skip + 1u, bytes);
+    } else {
+        faulty_alloc_fail_at(skip + 1u, false, false);
+    }
 }
 
 /* Disarm; how many allocations failed. */
 static uint32_t alloc_disarm(void)
 {
-    fault.armed = false;
-    return fault.failures;
+    uint32_t failures = (uint32_t)faulty_alloc_failures();
+    faulty_alloc_reset();
+    return failures;
 }
 
-/* How many allocations that match a call makes: arm one that is never reached. */
+/* How many allocations of this thread a call makes. */
 static void alloc_count(void)
 {
-    fault = (alloc_fault){.armed = true, .skip = UINT32_MAX};
+    faulty_alloc_count(false);
 }
 
 static uint32_t alloc_counted(void)
 {
-    fault.armed = false;
-    return fault.seen;
+    uint32_t calls = (uint32_t)faulty_alloc_calls();
+    faulty_alloc_reset();
+    return calls;
 }
 
 static char dir[TEMPDIR_PATH_BYTES];
 
 static void setup(void)
 {
-    if (!ALLOC_FAULTS) {
+    if (!faulty_alloc_supported()) {
         cr_skip_test("a sanitizer owns the allocator");
     }
     tempdir_make(dir);
@@ -232,7 +173,7 @@ Test(cov_db_alloc, recovery_without_memory_to_apply_a_record_stops_and_changes_n
 {
     logged_but_not_in_the_state(2);
     /* The outcomes of a one-command record. */
-    alloc_fail(ALLOC_MALLOC, sizeof(billord_outcome), 0);
+    alloc_fail(ALLOC_SIZED, sizeof(billord_outcome), 0);
     billord_db_recovery info;
     billord_err err = BILLORD_OK;
     billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
@@ -248,7 +189,7 @@ Test(cov_db_alloc, recovery_without_memory_to_decode_a_record_is_not_corruption)
 {
     logged_but_not_in_the_state(2);
     /* The decoded commands of a one-command record. */
-    alloc_fail(ALLOC_CALLOC, sizeof(billord_command), 0);
+    alloc_fail(ALLOC_SIZED, sizeof(billord_command), 0);
     billord_db_recovery info;
     billord_err err = BILLORD_OK;
     billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
@@ -325,7 +266,7 @@ Test(cov_db_alloc, a_rebuild_without_memory_for_its_copy_is_tried_again)
 
     bool rebuilt = true;
     char text[1024] = "";
-    alloc_fail(ALLOC_MALLOC, 1u << 20, 0);  /* the copy's buffer */
+    alloc_fail(ALLOC_SIZED, 1u << 20, 0);  /* the copy's buffer */
     billord_err err = billord__snapshot_startup(billord_fs_posix(), dir, source, &rebuilt, text,
                                                 sizeof text);
     cr_assert(eq(u32, alloc_disarm(), 1));
