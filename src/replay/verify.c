@@ -6,6 +6,7 @@
  * instances come before orders, so per-account and per-instance sums are gathered in one
  * pass over orders and compared at the end.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,9 @@ static void problem(verify_ctx *ctx, const char *format, ...) __attribute__((for
 
 static void problem(verify_ctx *ctx, const char *format, ...)
 {
+    if (ctx->nomem) {
+        return;     /* what memory running out left undecided is no finding */
+    }
     char text[VERIFY_TEXT_BYTES];
     va_list args;
     va_start(args, format);
@@ -65,6 +69,16 @@ static void problem(verify_ctx *ctx, const char *format, ...)
     if (ctx->problem != NULL) {
         ctx->problem(ctx->problem_ctx, text);
     }
+}
+
+/* Whether a decoder (or reader) succeeded. Out of memory is not a fault of what it read: it
+ * ends the verify with BILLORD_E_NOMEM instead of being reported as a problem. */
+static bool succeeded(verify_ctx *ctx, billord_err err)
+{
+    if (err == BILLORD_E_NOMEM) {
+        ctx->nomem = true;
+    }
+    return err == BILLORD_OK;
 }
 
 /* ---- the log --------------------------------------------------------------------------- */
@@ -89,7 +103,7 @@ static void verify_wal_record(verify_ctx *ctx, wal_walk *walk, const billord_wal
     ctx->report->wal_records++;
     billord_wal_batch batch;
     billord_err err = billord_wal_batch_decode(record->payload, record->payload_bytes, &batch);
-    if (err != BILLORD_OK) {
+    if (!succeeded(ctx, err)) {
         problem(ctx, "log: %s offset %llu: record %llu does not decode as a batch (%s)",
                 record->segment_path, (unsigned long long)record->offset_bytes,
                 (unsigned long long)record->lsn, billord_err_message(err));
@@ -104,7 +118,7 @@ static void verify_wal_dir(verify_ctx *ctx, wal_walk *walk, const char *dir)
     if (err == BILLORD_E_NOT_FOUND) {
         return;     /* no segment: an empty log */
     }
-    if (err != BILLORD_OK) {
+    if (!succeeded(ctx, err)) {
         problem(ctx, "log: %s: cannot read: %s", dir, billord_err_message(err));
         return;
     }
@@ -268,9 +282,9 @@ static void check_meta(verify_ctx *ctx, const MDB_val *key, const MDB_val *value
     /* Only the decodes the name calls for: each one's verdict counts. */
     bool decodes =
         (kind != META_SIGNED &&
-         billord__decode_u64(value->mv_data, value->mv_size, &u) == BILLORD_OK) ||
+         succeeded(ctx, billord__decode_u64(value->mv_data, value->mv_size, &u))) ||
         (kind != META_UNSIGNED &&
-         billord__decode_i64(value->mv_data, value->mv_size, &i) == BILLORD_OK);
+         succeeded(ctx, billord__decode_i64(value->mv_data, value->mv_size, &i)));
     if (!decodes) {
         problem(ctx, "meta: %s: the value does not decode", name);
     } else if (strcmp(name, "next_order_id") == 0) {
@@ -288,7 +302,7 @@ static void check_account(verify_ctx *ctx, const MDB_val *key, const MDB_val *va
         problem(ctx, "accounts: a key is not an account id");
         return;
     }
-    if (billord__decode_account(value->mv_data, value->mv_size, id, &account) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_account(value->mv_data, value->mv_size, id, &account))) {
         problem(ctx, "accounts: %s: the value does not decode", id);
         return;
     }
@@ -312,7 +326,8 @@ static void check_access_key(verify_ctx *ctx, const MDB_val *key, const MDB_val 
     billord_access_key_record record;
     if (!key_text(key, id, sizeof id)) {
         problem(ctx, "access_keys: a key is not an access key id");
-    } else if (billord__decode_access_key(value->mv_data, value->mv_size, &record) != BILLORD_OK) {
+    } else if (!succeeded(ctx, billord__decode_access_key(value->mv_data, value->mv_size,
+                                                          &record))) {
         problem(ctx, "access_keys: %s: the value does not decode", id);
     } else if (account_find(ctx, record.account) == NULL) {
         problem(ctx, "access_keys: %s: its account %s does not exist", id, record.account);
@@ -328,7 +343,7 @@ static void check_coupon(verify_ctx *ctx, const MDB_val *key, const MDB_val *val
         problem(ctx, "coupons: a key is not account\\0coupon");
         return;
     }
-    if (billord__decode_coupon(value->mv_data, value->mv_size, &coupon) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_coupon(value->mv_data, value->mv_size, &coupon))) {
         problem(ctx, "coupons: %s/%s: the value does not decode", account_id, coupon_id);
         return;
     }
@@ -349,7 +364,7 @@ static void check_price(verify_ctx *ctx, const MDB_val *key, const MDB_val *valu
 {
     billord_price price;
     (void)key;
-    if (billord__decode_price(value->mv_data, value->mv_size, &price) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_price(value->mv_data, value->mv_size, &price))) {
         problem(ctx, "prices: a value does not decode");
     }
 }
@@ -362,7 +377,7 @@ static void check_instance(verify_ctx *ctx, const MDB_val *key, const MDB_val *v
         problem(ctx, "instances: a key is not an instance id");
         return;
     }
-    if (billord__decode_instance(value->mv_data, value->mv_size, id, &instance) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_instance(value->mv_data, value->mv_size, id, &instance))) {
         problem(ctx, "instances: %s: the value does not decode", id);
         return;
     }
@@ -417,7 +432,7 @@ static void check_order(verify_ctx *ctx, const MDB_val *key, const MDB_val *valu
     }
     uint64_t id = billord__be64_get(key->mv_data);
     billord_order order;
-    if (billord__decode_order(value->mv_data, value->mv_size, id, &order) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_order(value->mv_data, value->mv_size, id, &order))) {
         problem(ctx, "orders: %llu: the value does not decode", (unsigned long long)id);
         return;
     }
@@ -465,7 +480,8 @@ static void check_order_index(verify_ctx *ctx, billord_db_id db, const MDB_val *
                 (unsigned long long)id);
         return;
     }
-    if (billord__decode_order(order_value.mv_data, order_value.mv_size, id, &order) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_order(order_value.mv_data, order_value.mv_size, id,
+                                              &order))) {
         return;     /* reported with the orders */
     }
     const char *expected = db == BILLORD_DB_ACCOUNT_ORDERS ? order.account : order.instance;
@@ -488,7 +504,7 @@ static void check_token(verify_ctx *ctx, const MDB_val *key, const MDB_val *valu
         ctx->nomem = true;
         return;
     }
-    if (billord__decode_token(value->mv_data, value->mv_size, record) != BILLORD_OK) {
+    if (!succeeded(ctx, billord__decode_token(value->mv_data, value->mv_size, record))) {
         problem(ctx, "tokens: %s/%s: the value does not decode", account, token);
     } else {
         ctx->report->tokens++;
@@ -525,7 +541,7 @@ static void check_token_expiry(verify_ctx *ctx, const MDB_val *key, const MDB_va
         ctx->nomem = true;
         return;
     }
-    if (billord__decode_token(token_value.mv_data, token_value.mv_size, record) == BILLORD_OK &&
+    if (succeeded(ctx, billord__decode_token(token_value.mv_data, token_value.mv_size, record)) &&
         (uint64_t)record->created_ms != billord__be64_get(key->mv_data)) {
         problem(ctx, "token_expiry: %s/%s: the row's time is not the token's created_ms",
                 account, token);
@@ -542,7 +558,8 @@ static void check_generic(verify_ctx *ctx, billord_db_id db, const MDB_val *valu
     }
     msgpack_unpacked unpacked;
     msgpack_unpacked_init(&unpacked);
-    bool ok = billord__msgpack_unpack_one(&unpacked, value->mv_data, value->mv_size) == BILLORD_OK &&
+    bool ok = succeeded(ctx, billord__msgpack_unpack_one(&unpacked, value->mv_data,
+                                                          value->mv_size)) &&
               unpacked.data.type == MSGPACK_OBJECT_ARRAY && unpacked.data.via.array.size >= 1 &&
               unpacked.data.via.array.ptr[0].type == MSGPACK_OBJECT_POSITIVE_INTEGER;
     msgpack_unpacked_destroy(&unpacked);
@@ -663,13 +680,15 @@ billord_err billord_verify(const char *data_dir, const char *archive_dir,
     billord_err err = billord__replay_lmdb_open(data_dir, &ctx.lmdb, error_text, sizeof error_text);
     if (err != BILLORD_OK) {
         problem(&ctx, "state: %s", error_text);
-        return BILLORD_OK;
+        return ctx.nomem ? BILLORD_E_NOMEM : BILLORD_OK;
     }
     int rc = MDB_SUCCESS;
     for (unsigned db = 0; db < BILLORD_DB_COUNT && rc == MDB_SUCCESS && !ctx.nomem; db++) {
         rc = walk_db(&ctx, (billord_db_id)db);
     }
-    if (rc != MDB_SUCCESS) {
+    if (rc == ENOMEM) {
+        ctx.nomem = true;
+    } else if (rc != MDB_SUCCESS) {
         problem(&ctx, "state: %s/state: LMDB: %s", data_dir, mdb_strerror(rc));
     } else if (!ctx.nomem) {
         check_totals(&ctx);

@@ -2,8 +2,9 @@
  * test_cov_replay_alloc.c: billord_verify(), billord_replay_digest() and billord_replay_run()
  * when memory runs out (tests/support/faulty_alloc.h): each allocation of a verify or a
  * digest of a small data directory fails in turn, and each time the answer is one the API
- * documents: BILLORD_E_NOMEM, or problems in the report (verify), or BILLORD_E_IO naming
- * LMDB's failure (digest); never a crash, a leak, or a digest other than the true one. A replay that cannot
+ * documents: BILLORD_E_NOMEM, or (verify) problems that say a part could not be read, or
+ * (digest) BILLORD_E_IO naming LMDB's failure; never a crash, a value reported undecodable
+ * for want of memory, a healthy verdict, or a digest other than the true one. A replay that cannot
  * allocate its batch answers BILLORD_E_NOMEM before touching the directory.
  * Skipped where the sanitizers own the allocator.
  */
@@ -89,15 +90,56 @@ static void make_db(void)
 
 typedef struct found {
     uint64_t count;
-    char first[512];
+    char text[4096];        /* every problem, one a line */
 } found;
 
 static void on_problem(void *ctx, const char *text)
 {
     found *f = ctx;
-    if (f->count++ == 0) {
-        snprintf(f->first, sizeof f->first, "%s", text);
+    f->count++;
+    size_t used = strlen(f->text);
+    snprintf(f->text + used, sizeof f->text - used, "%s\n", text);
+}
+
+typedef struct sweep_outcome {
+    uint64_t nomem;         /* verifies that answered BILLORD_E_NOMEM */
+    uint64_t reported;      /* verifies that answered with problems */
+} sweep_outcome;
+
+/* Verify DATA with the at-th allocation failing (and, persistent, every one after it), for
+ * each allocation a healthy verify makes. */
+static sweep_outcome sweep(uint64_t allocations, bool persistent)
+{
+    sweep_outcome outcome = {0};
+    for (uint64_t at = 1; at <= allocations; at++) {
+        found f = {0};
+        billord_verify_report report;
+        faulty_alloc_fail_at(at, persistent, false);
+        billord_err err = billord_verify(data, NULL, on_problem, &f, &report);
+        uint64_t failures = faulty_alloc_failures();
+        faulty_alloc_reset();
+        cr_assert(persistent ? failures >= 1 : failures == 1, "allocation %llu",
+                  (unsigned long long)at);
+        cr_assert(err == BILLORD_OK || err == BILLORD_E_NOMEM, "allocation %llu: %s",
+                  (unsigned long long)at, billord_err_name(err));
+        cr_assert(eq(u64, report.problems, f.count));
+        /* memory running out is never taken for damage */
+        cr_assert(strstr(f.text, "decode") == NULL && strstr(f.text, "not a versioned") == NULL,
+                  "allocation %llu: %s", (unsigned long long)at, f.text);
+        if (err == BILLORD_E_NOMEM) {
+            outcome.nomem++;
+        } else {
+            /* nor the directory called healthy: a part that could not be read says why (a
+             * failed listing of the log's directory is an I/O error to the reader) */
+            cr_assert(f.count > 0, "allocation %llu failed, yet no problem and no error",
+                      (unsigned long long)at);
+            bool says_why = strstr(f.text, "memory") != NULL ||
+                            strstr(f.text, "cannot read") != NULL;
+            cr_assert(says_why, "allocation %llu: %s", (unsigned long long)at, f.text);
+            outcome.reported++;
+        }
     }
+    return outcome;
 }
 
 Test(cov_replay_alloc, verify_answers_out_of_memory_at_every_allocation)
@@ -112,34 +154,15 @@ Test(cov_replay_alloc, verify_answers_out_of_memory_at_every_allocation)
     cr_assert(eq(int, billord_verify(data, NULL, on_problem, &healthy, &report), BILLORD_OK));
     uint64_t allocations = faulty_alloc_calls();
     faulty_alloc_reset();
-    cr_assert(eq(u64, healthy.count, 0), "%s", healthy.first);
+    cr_assert(eq(u64, healthy.count, 0), "%s", healthy.text);
     cr_assert(report.tokens == 2 && report.wal_records > 0);
     cr_assert(allocations > 10, "verify allocates (%llu)", (unsigned long long)allocations);
-    uint64_t nomem = 0, reported = 0;
-    for (uint64_t at = 1; at <= allocations; at++) {
-        found f = {0};
-        faulty_alloc_fail_at(at, false, false);
-        billord_err err = billord_verify(data, NULL, on_problem, &f, &report);
-        uint64_t failures = faulty_alloc_failures();
-        faulty_alloc_reset();
-        cr_assert(eq(u64, failures, 1), "allocation %llu", (unsigned long long)at);
-        cr_assert(err == BILLORD_OK || err == BILLORD_E_NOMEM, "allocation %llu: %s",
-                  (unsigned long long)at, billord_err_name(err));
-        cr_assert(eq(u64, report.problems, f.count));
-        if (err == BILLORD_E_NOMEM) {
-            nomem++;
-        } else if (f.count > 0) {
-            /* A check that could not run is a problem. Which one depends on where memory ran
-             * out: the log's reader says so (or calls a failed directory listing an I/O
-             * error), while a decoder whose msgpack-c unpacking ran out of memory reports
-             * the value as undecodable: the decoders do not tell the two apart. (For the
-             * same reason a second decode of a value that decoded once, as the index check
-             * makes, is taken as reported already and may leave no trace.) */
-            reported++;
-        }
-    }
-    cr_expect(nomem > 0, "the sums of accounts and instances, and each token, need memory");
-    cr_expect(reported > 0, "opening the log or the store needs memory");
+    sweep_outcome once = sweep(allocations, false);
+    cr_expect(once.nomem > 0, "the sums of accounts and instances, and each token, need memory");
+    cr_expect(once.reported > 0, "opening the log or the store needs memory");
+    /* and with no memory at all from some point on */
+    sweep_outcome from_then_on = sweep(allocations, true);
+    cr_expect(from_then_on.nomem > 0);
 }
 
 Test(cov_replay_alloc, the_digest_answers_out_of_memory_at_every_allocation)
