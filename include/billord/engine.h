@@ -64,7 +64,9 @@ typedef struct billord_outcome {
     bool has_order_id;
     uint64_t order_id;
     bool idempotent_replay;                 /* a stored answer to an earlier command */
-    bool tick_more_due;                     /* a tick left due instances for the next tick */
+    bool tick_more_due;                     /* a tick left due steps for the next tick (more
+                                               instances than one tick takes, or an instance
+                                               past BILLORD_LIFECYCLE_STEPS_MAX): tick again */
 } billord_outcome;
 
 /* How LMDB itself syncs (docs/durability.md, "LMDB mode"). */

@@ -236,8 +236,12 @@ static billord_err run_step(engine_ctx *ctx, billord_instance *instance, const l
     return BILLORD_OK;
 }
 
-/* Run every step of one instance due by tick_ms, each at its own time, then save it. */
-static billord_err step_instance(engine_ctx *ctx, const char *instance_id, int64_t tick_ms)
+/* Run every step of one instance due by tick_ms, each at its own time (at most
+ * BILLORD_LIFECYCLE_STEPS_MAX of them), then save it. *out_capped: the limit was reached,
+ * so steps may still be due; the instance's schedule row says when, and the next tick
+ * takes them. */
+static billord_err step_instance(engine_ctx *ctx, const char *instance_id, int64_t tick_ms,
+                                 bool *out_capped)
 {
     billord_instance instance;
     billord_err err = billord__store_instance_get(ctx->store, ctx->txn, instance_id, &instance);
@@ -245,7 +249,8 @@ static billord_err step_instance(engine_ctx *ctx, const char *instance_id, int64
         return err == BILLORD_E_NOT_FOUND ? BILLORD_E_CORRUPT : err;
     }
     const billord_product_policy *policy = billord__policy_of(ctx->engine, instance.product);
-    for (uint32_t round = 0; round < BILLORD_LIFECYCLE_STEPS_MAX && err == BILLORD_OK; round++) {
+    uint32_t round = 0;
+    for (; round < BILLORD_LIFECYCLE_STEPS_MAX && err == BILLORD_OK; round++) {
         billord_order order;
         bool open = false;
         err = open_auto_order(ctx, &instance, &order, &open);
@@ -264,6 +269,7 @@ static billord_err step_instance(engine_ctx *ctx, const char *instance_id, int64
             ctx->now_ms = saved_ms;
         }
     }
+    *out_capped = round == BILLORD_LIFECYCLE_STEPS_MAX;
     return err == BILLORD_OK ? billord__instance_save(ctx, &instance) : err;
 }
 
@@ -276,7 +282,9 @@ billord_err billord__lifecycle_tick(engine_ctx *ctx, bool *out_more_due)
                                                   BILLORD_TICK_INSTANCES_MAX, ids, &count, &more);
     int64_t tick_ms = ctx->now_ms;
     for (uint32_t i = 0; i < count && err == BILLORD_OK; i++) {
-        err = step_instance(ctx, ids[i], tick_ms);
+        bool capped = false;
+        err = step_instance(ctx, ids[i], tick_ms, &capped);
+        more = more || capped;
     }
     ctx->now_ms = tick_ms;
     if (err == BILLORD_OK) {
