@@ -1,13 +1,15 @@
 /* db_harness.c: a durable billord_db on a throw-away directory (db_harness.h). */
+#include <linux/capability.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <billord/fixture.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "support/db_harness.h"
 
-void db_harness_seed(const char *dir, const char *fixture_path)
+billord_fixture db_harness_fixture(const char *fixture_path)
 {
     char path[TEMPDIR_PATH_BYTES];
     tempdir_source_path(path, fixture_path);
@@ -17,6 +19,12 @@ void db_harness_seed(const char *dir, const char *fixture_path)
         fprintf(stderr, "db_harness: %s: %s\n", path, error_text);
         abort();
     }
+    return fixture;
+}
+
+void db_harness_seed(const char *dir, const char *fixture_path)
+{
+    billord_fixture fixture = db_harness_fixture(fixture_path);
     billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
     billord_err err = billord_db_seed(db, &fixture);
     billord_fixture_free(&fixture);
@@ -135,4 +143,38 @@ bool db_harness_order_token(billord_db *db, uint64_t order_id, char *token_out, 
     snprintf(token_out, token_bytes, "%s", json_string_value(json_object_get(record, "client_token")));
     json_decref(record);
     return true;
+}
+
+void db_harness_dir_open(char dir[TEMPDIR_PATH_BYTES])
+{
+    tempdir_make(dir);
+    db_harness_seed(dir, "tests/fixtures/crash.json");
+}
+
+void db_harness_dir_close(const char *dir)
+{
+    if (dir[0] != '\0') {
+        chmod(dir, 0700);
+    }
+    tempdir_remove(dir);
+}
+
+void db_harness_permission_checks(bool on)
+{
+    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct data[2];
+    if (syscall(SYS_capget, &header, data) != 0) {
+        perror("db_harness: capget");
+        abort();
+    }
+    uint32_t bits = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
+    if (on) {
+        data[0].effective &= ~bits;
+    } else {
+        data[0].effective |= data[0].permitted & bits;
+    }
+    if (syscall(SYS_capset, &header, data) != 0) {
+        perror("db_harness: capset");
+        abort();
+    }
 }

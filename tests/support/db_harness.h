@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include <billord/db.h>
+#include <billord/fixture.h>
 
 #include "support/tempdir.h"
 
@@ -17,6 +18,42 @@
 
 /** Seed dir from a fixture (relative to the source tree) with the engine alone. */
 void db_harness_seed(const char *dir, const char *fixture_path);
+
+/** Parse a fixture (relative to the source tree); aborts on failure. Caller frees it. */
+billord_fixture db_harness_fixture(const char *fixture_path);
+
+/** The durability suites' per-test directory: a fresh one, seeded from
+ *  tests/fixtures/crash.json. */
+void db_harness_dir_open(char dir[TEMPDIR_PATH_BYTES]);
+/** Remove it with everything inside, after giving back the permissions a test may have
+ *  taken from it to make a step fail. */
+void db_harness_dir_close(const char *dir);
+
+/*
+ * A durability suite: `dir` (db_harness_dir_open before each test, db_harness_dir_close
+ * after it) and TestSuite(suite_name) with a 120 s timeout. Write it once at file scope.
+ * Statements given after the name run first in the teardown, e.g. to disarm the suite's
+ * fault injector:
+ *
+ *   DB_HARNESS_SUITE(store_faults, faulty_lmdb_reset());
+ */
+#define DB_HARNESS_SUITE(suite_name, ...)                                                  \
+    static char dir[TEMPDIR_PATH_BYTES];                                                   \
+    static void db_harness_suite_init(void)                                                \
+    {                                                                                      \
+        db_harness_dir_open(dir);                                                          \
+    }                                                                                      \
+    static void db_harness_suite_fini(void)                                                \
+    {                                                                                      \
+        __VA_ARGS__;                                                                       \
+        db_harness_dir_close(dir);                                                         \
+    }                                                                                      \
+    TestSuite(suite_name, .init = db_harness_suite_init, .fini = db_harness_suite_fini,    \
+              .timeout = 120)
+
+/** Make this thread subject to file permissions even as root (on: drop the effective
+ *  DAC capabilities; off: take them back from the permitted set). */
+void db_harness_permission_checks(bool on);
 
 /** Open a db on dir with optional fs and archive; aborts on failure unless out_err. */
 billord_db *db_harness_open(const char *dir, const billord_fs *fs, const char *archive_dir,

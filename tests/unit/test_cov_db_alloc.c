@@ -70,14 +70,13 @@ static void setup(void)
     if (!faulty_alloc_supported()) {
         cr_skip_test("a sanitizer owns the allocator");
     }
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
+    db_harness_dir_open(dir);
 }
 
 static void teardown(void)
 {
     alloc_disarm();
-    tempdir_remove(dir);
+    db_harness_dir_close(dir);
 }
 
 TestSuite(cov_db_alloc, .init = setup, .fini = teardown, .timeout = 120);

@@ -15,13 +15,11 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,22 +37,7 @@
 
 #define NOW_MS 1795305600000LL
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-static void teardown(void)
-{
-    faulty_lmdb_reset();
-    chmod(dir, 0755);
-    tempdir_remove(dir);
-}
-
-TestSuite(cov_db_snapshot, .init = setup, .fini = teardown, .timeout = 120);
+DB_HARNESS_SUITE(cov_db_snapshot, faulty_lmdb_reset());
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -406,21 +389,6 @@ Test(cov_db_snapshot, start_up_needs_the_machines_boot_id)
     cr_expect(not(rebuild));
 }
 
-/* Make this thread subject to file permissions even as root (effective capabilities only). */
-static void permission_checks(bool on)
-{
-    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    cr_assert(eq(int, (int)syscall(SYS_capget, &header, data), 0));
-    uint32_t bits = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
-    if (on) {
-        data[0].effective &= ~bits;
-    } else {
-        data[0].effective |= data[0].permitted & bits;
-    }
-    cr_assert(eq(int, (int)syscall(SYS_capset, &header, data), 0));
-}
-
 /* Start-up after a power loss: the stored boot id is another, and there is no marker. */
 static billord_err startup_after_power_loss(const billord_fs *fs, bool *out_rebuilt, char *text,
                                             size_t text_bytes)
@@ -494,7 +462,7 @@ Test(cov_db_snapshot, a_rebuild_fails_on_every_step_says_so_and_is_tried_again_n
     write_text("boot_id_source", "bbbbbbbb-0000-0000-0000-00000000000b\n");
     remove_in("state");
     cr_assert(eq(int, chmod(dir, 0555), 0));
-    permission_checks(true);
+    db_harness_permission_checks(true);
     char probe[TEMPDIR_PATH_BYTES];
     path_in(probe, "probe");
     cr_assert(mkdir(probe, 0755) != 0, "the directory stayed writable");
@@ -503,7 +471,7 @@ Test(cov_db_snapshot, a_rebuild_fails_on_every_step_says_so_and_is_tried_again_n
     text[0] = '\0';
     billord_err err = billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuilt, text,
                                                 sizeof text);
-    permission_checks(false);
+    db_harness_permission_checks(false);
     cr_assert(eq(int, chmod(dir, 0755), 0));
     cr_expect(eq(int, err, BILLORD_E_IO));
     cr_expect(strstr(text, "restoring the snapshot failed") != NULL, "%s", text);
@@ -567,12 +535,7 @@ Test(cov_db_snapshot, a_seed_in_snapshot_mode_is_snapshotted)
     config.data_dir = empty;
     billord_db *db = open_ok(&config, NULL);
     cr_expect(eq(u64, snapshots_taken(db), 1), "open took one of the empty store");
-    char path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(path, "tests/fixtures/crash.json");
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(path, &fixture, error_text, sizeof error_text),
-                 BILLORD_OK));
+    billord_fixture fixture = db_harness_fixture("tests/fixtures/crash.json");
     /* The seed's snapshot fails: the seed is reported failed. */
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, false);
     cr_expect(eq(int, billord_db_seed(db, &fixture), BILLORD_E_IO));

@@ -16,7 +16,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,22 +43,7 @@
 #define NOW_MS 1795305600000LL
 #define SMALL_SEGMENT_BYTES 4096u
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-static void teardown(void)
-{
-    faulty_lmdb_reset();
-    chmod(dir, 0755);
-    tempdir_remove(dir);
-}
-
-TestSuite(cov_db_writer, .init = setup, .fini = teardown, .timeout = 120);
+DB_HARNESS_SUITE(cov_db_writer, faulty_lmdb_reset());
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
@@ -741,17 +725,6 @@ static void *closer_main(void *arg)
     return NULL;
 }
 
-static billord_fixture crash_fixture(void)
-{
-    char path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(path, "tests/fixtures/crash.json");
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(path, &fixture, error_text, sizeof error_text),
-                 BILLORD_OK), "%s", error_text);
-    return fixture;
-}
-
 Test(cov_db_writer, a_db_in_use_refuses_a_seed_and_close_drains_the_queue_refusing_newcomers)
 {
     gate_fs *gate = gate_new();
@@ -765,7 +738,7 @@ Test(cov_db_writer, a_db_in_use_refuses_a_seed_and_close_drains_the_queue_refusi
     caller_wait_blocked(queued);
 
     /* A command waits in the queue (no batch has completed yet): no seed. */
-    billord_fixture fixture = crash_fixture();
+    billord_fixture fixture = db_harness_fixture("tests/fixtures/crash.json");
     cr_expect(eq(int, billord_db_seed(db, &fixture), BILLORD_E_NOT_EMPTY));
 
     /* The queue (capacity 1) is full; once close begins, newcomers are refused as closed. */
@@ -818,7 +791,7 @@ Test(cov_db_writer, a_seed_after_a_batch_is_refused)
     billord_outcome outcome;
     cr_assert(eq(int, billord_db_execute(db, &tick, &outcome), BILLORD_OK));
     cr_assert(eq(int, outcome.code, BILLORD_API_OK));
-    billord_fixture fixture = crash_fixture();
+    billord_fixture fixture = db_harness_fixture("tests/fixtures/crash.json");
     cr_expect(eq(int, billord_db_seed(db, &fixture), BILLORD_E_NOT_EMPTY));
     billord_fixture_free(&fixture);
     billord_db_close(db);
@@ -878,22 +851,6 @@ Test(cov_db_writer, open_in_snapshot_mode_refuses_a_data_dir_it_cannot_create)
     cr_expect(strstr(info.error_text, "cannot create") != NULL, "%s", info.error_text);
 }
 
-/* Make this thread subject to file permissions even as root (effective capabilities only:
- * they come back from the permitted set). */
-static void permission_checks(bool on)
-{
-    struct __user_cap_header_struct header = {_LINUX_CAPABILITY_VERSION_3, 0};
-    struct __user_cap_data_struct data[2];
-    cr_assert(eq(int, (int)syscall(SYS_capget, &header, data), 0));
-    uint32_t bits = (1u << CAP_DAC_OVERRIDE) | (1u << CAP_DAC_READ_SEARCH) | (1u << CAP_FOWNER);
-    if (on) {
-        data[0].effective &= ~bits;
-    } else {
-        data[0].effective |= data[0].permitted & bits;
-    }
-    cr_assert(eq(int, (int)syscall(SYS_capset, &header, data), 0));
-}
-
 Test(cov_db_writer, open_refuses_a_log_directory_it_cannot_create)
 {
     char wal_dir[TEMPDIR_PATH_BYTES];
@@ -902,14 +859,14 @@ Test(cov_db_writer, open_refuses_a_log_directory_it_cannot_create)
     snprintf(command, sizeof command, "rm -rf '%s'", wal_dir);   /* seeded: nothing logged */
     cr_assert(eq(int, system(command), 0));
     cr_assert(eq(int, chmod(dir, 0555), 0));
-    permission_checks(true);
+    db_harness_permission_checks(true);
     char probe[TEMPDIR_PATH_BYTES];
     tempdir_join(probe, dir, "probe");
     cr_assert(mkdir(probe, 0755) != 0, "the directory stayed writable");
     billord_db_recovery info;
     billord_err err = BILLORD_OK;
     billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
-    permission_checks(false);
+    db_harness_permission_checks(false);
     cr_expect(db == NULL);
     cr_expect(eq(int, err, BILLORD_E_IO));
     cr_expect(strstr(info.error_text, "/wal: cannot create") != NULL, "%s", info.error_text);

@@ -28,21 +28,7 @@
 
 #define NOW_MS 1795305600000LL
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-static void teardown(void)
-{
-    faulty_lmdb_reset();
-    tempdir_remove(dir);
-}
-
-TestSuite(cov_recovery, .init = setup, .fini = teardown, .timeout = 120);
+DB_HARNESS_SUITE(cov_recovery, faulty_lmdb_reset());
 
 /* One acknowledged renewal, then a clean close: the log holds at least one record. */
 static void one_renewal(void)

@@ -20,20 +20,7 @@
 
 #define NOW_MS 1795305600000LL
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-static void teardown(void)
-{
-    tempdir_remove(dir);
-}
-
-TestSuite(db, .init = setup, .fini = teardown, .timeout = 120);
+DB_HARNESS_SUITE(db);
 
 Test(db, acknowledged_order_survives_reopen)
 {

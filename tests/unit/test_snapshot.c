@@ -28,7 +28,9 @@
 #define SNAPSHOT_ACKS_MAX 200000u
 #define SNAPSHOT_RUN_US 400000u
 
-static _Noreturn void child_main(const char *dir, int pipe_fd)
+DB_HARNESS_SUITE(snapshot);
+
+static _Noreturn void child_main(int pipe_fd)
 {
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, NULL,
                                           NULL);
@@ -57,7 +59,7 @@ typedef struct acks {
 } acks;
 
 /* Run a child for a while, kill it, collect what it acknowledged. */
-static void run_and_kill(const char *dir, acks *out)
+static void run_and_kill(acks *out)
 {
     int fds[2];
     cr_assert(eq(int, pipe(fds), 0));
@@ -65,7 +67,7 @@ static void run_and_kill(const char *dir, acks *out)
     cr_assert(child >= 0);
     if (child == 0) {
         close(fds[0]);
-        child_main(dir, fds[1]);
+        child_main(fds[1]);
     }
     close(fds[1]);
     usleep(SNAPSHOT_RUN_US);
@@ -99,7 +101,7 @@ static void expect_acks_kept(billord_db *db, const acks *a)
     }
 }
 
-static void trash_lmdb(const char *dir)
+static void trash_lmdb(void)
 {
     char path[TEMPDIR_PATH_BYTES];
     tempdir_join(path, dir, "state/data.mdb");
@@ -112,7 +114,7 @@ static void trash_lmdb(const char *dir)
     close(fd);
 }
 
-static void fake_reboot(const char *dir)
+static void fake_reboot(void)
 {
     char path[TEMPDIR_PATH_BYTES];
     tempdir_join(path, dir, "boot_id");
@@ -134,21 +136,13 @@ static void acks_free(acks *a)
     free(a->order_ids);
 }
 
-static void seed_snapshot_dir(char *dir)
+Test(snapshot, power_loss_rebuilds_from_the_snapshot_and_the_log)
 {
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-Test(snapshot, power_loss_rebuilds_from_the_snapshot_and_the_log, .timeout = 120)
-{
-    char dir[TEMPDIR_PATH_BYTES];
-    seed_snapshot_dir(dir);
     acks a = acks_new();
-    run_and_kill(dir, &a);
+    run_and_kill(&a);
     cr_assert(a.count > 0, "the child acknowledged nothing");
-    trash_lmdb(dir);
-    fake_reboot(dir);
+    trash_lmdb();
+    fake_reboot();
     billord_db_recovery info;
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, &info,
                                           NULL);
@@ -160,16 +154,13 @@ Test(snapshot, power_loss_rebuilds_from_the_snapshot_and_the_log, .timeout = 120
               "no order was applied twice");
     billord_db_close(db);
     acks_free(&a);
-    tempdir_remove(dir);
 }
 
-Test(snapshot, a_killed_process_needs_no_rebuild, .timeout = 120)
+Test(snapshot, a_killed_process_needs_no_rebuild)
 {
-    char dir[TEMPDIR_PATH_BYTES];
-    seed_snapshot_dir(dir);
     acks a = acks_new();
-    run_and_kill(dir, &a);
-    run_and_kill(dir, &a);
+    run_and_kill(&a);
+    run_and_kill(&a);
     billord_db_recovery info;
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, &info,
                                           NULL);
@@ -177,18 +168,15 @@ Test(snapshot, a_killed_process_needs_no_rebuild, .timeout = 120)
     expect_acks_kept(db, &a);
     billord_db_close(db);
     acks_free(&a);
-    tempdir_remove(dir);
 }
 
-Test(snapshot, a_clean_shutdown_then_a_reboot_needs_no_rebuild, .timeout = 120)
+Test(snapshot, a_clean_shutdown_then_a_reboot_needs_no_rebuild)
 {
-    char dir[TEMPDIR_PATH_BYTES];
-    seed_snapshot_dir(dir);
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, NULL, NULL);
     billord_outcome first = db_harness_renew(db, "i-crash0000", "clean-1", SNAPSHOT_NOW_MS);
     cr_assert(eq(int, first.code, BILLORD_API_OK));
     billord_db_close(db);
-    fake_reboot(dir);
+    fake_reboot();
     billord_db_recovery info;
     db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, &info, NULL);
     cr_assert(not(info.rebuilt_from_snapshot));
@@ -196,13 +184,10 @@ Test(snapshot, a_clean_shutdown_then_a_reboot_needs_no_rebuild, .timeout = 120)
     cr_assert(again.idempotent_replay);
     cr_assert(eq(u64, again.order_id, first.order_id));
     billord_db_close(db);
-    tempdir_remove(dir);
 }
 
-Test(snapshot, snapshots_are_taken_as_the_log_grows, .timeout = 120)
+Test(snapshot, snapshots_are_taken_as_the_log_grows)
 {
-    char dir[TEMPDIR_PATH_BYTES];
-    seed_snapshot_dir(dir);
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, NULL, NULL);
     for (int i = 0; i < 300; i++) {
         char token[32];
@@ -215,5 +200,4 @@ Test(snapshot, snapshots_are_taken_as_the_log_grows, .timeout = 120)
     cr_assert(stats.snapshots >= 2, "%llu snapshots (one after the seed, more as the log grows)",
               (unsigned long long)stats.snapshots);
     billord_db_close(db);
-    tempdir_remove(dir);
 }

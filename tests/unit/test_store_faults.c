@@ -20,21 +20,7 @@
 
 #define NOW_MS 1795305600000LL
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    db_harness_seed(dir, "tests/fixtures/crash.json");
-}
-
-static void teardown(void)
-{
-    faulty_lmdb_reset();
-    tempdir_remove(dir);
-}
-
-TestSuite(store_faults, .init = setup, .fini = teardown, .timeout = 120);
+DB_HARNESS_SUITE(store_faults, faulty_lmdb_reset());
 
 Test(store_faults, an_environment_that_cannot_open_refuses_the_db)
 {
