@@ -15,6 +15,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
 
 #include "store/store.h"
 #include "support/faulty_alloc.h"
@@ -211,6 +212,90 @@ static bool collect_event(const billord_event *event, void *ctx)
     return list->stop_after == 0 || list->count < list->stop_after;
 }
 
+
+/* The listings of an account's rows: each walks one db with a cursor. */
+typedef enum listing {
+    LISTING_COUPONS,        /* billord__store_coupons_of_account */
+    LISTING_ORDER_IDS,      /* billord__store_order_ids of the account */
+    LISTING_DUE_ROWS,       /* billord__store_schedule_due up to 5000 ms */
+    LISTING_EVENTS,         /* billord__store_events from the start */
+} listing;
+
+/* Two rows in the listing's db, through the typed accessors. */
+static void put_two_rows(listing which)
+{
+    static const char *const coupon_ids[] = {"c-1", "c-2"};
+    static const uint64_t order_ids[] = {1, 2};
+    static const int64_t due_ms[] = {1000, 2000};
+    static const char *const instance_ids[] = {"i-a", "i-b"};
+    switch (which) {
+    case LISTING_COUPONS:
+        put_coupons(ACCOUNT, coupon_ids, 2);
+        break;
+    case LISTING_ORDER_IDS:
+        put_orders(order_ids, 2);
+        break;
+    case LISTING_DUE_ROWS:
+        put_schedule(due_ms, instance_ids, 2);
+        break;
+    case LISTING_EVENTS:
+        put_events(2);
+        break;
+    }
+}
+
+/*
+ * Runs the listing in a read transaction of its own (room for four rows) and expects err.
+ * reported: for coupons and due rows the count the listing answers (it starts at 99 and
+ * stays so on a refusal); for order ids and events how many rows the visitor was given.
+ */
+static void expect_listing(listing which, billord_err err, size_t reported)
+{
+    MDB_txn *txn = begin_read();
+    billord_err got = BILLORD_E_INVALID_ARGUMENT;
+    size_t count = 99;
+    switch (which) {
+    case LISTING_COUPONS: {
+        billord_coupon coupons[4];
+        got = billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count);
+        break;
+    }
+    case LISTING_ORDER_IDS: {
+        id_list list = {.stop_after = 0};
+        got = billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list);
+        count = list.count;
+        break;
+    }
+    case LISTING_DUE_ROWS: {
+        char out[4][BILLORD_INSTANCE_ID_BYTES_MAX + 1];
+        uint32_t due_count = 99;
+        bool more = false;
+        got = billord__store_schedule_due(store, txn, 5000, 4, out, &due_count, &more);
+        count = due_count;
+        break;
+    }
+    case LISTING_EVENTS: {
+        event_list list = {.stop_after = 0};
+        got = billord__store_events(store, txn, 0, 10, collect_event, &list);
+        count = list.count;
+        break;
+    }
+    }
+    mdb_txn_abort(txn);
+    cr_expect(eq(int, got, err), "listing %d: %s", (int)which, billord_err_name(got));
+    cr_expect(eq(sz, count, reported), "listing %d", (int)which);
+}
+
+/* A coupon row written around the typed accessors: a valid coupon value under key. */
+static void raw_put_coupon(const uint8_t *key, size_t key_bytes, const char *id)
+{
+    billord_coupon coupon = coupon_of(ACCOUNT, id, 5);
+    msgpack_sbuffer value;
+    msgpack_sbuffer_init(&value);
+    billord__encode_coupon(&value, &coupon);
+    raw_put(BILLORD_DB_COUPONS, key, key_bytes, value.data, value.size);
+    msgpack_sbuffer_destroy(&value);
+}
 /* ---- open and schema ------------------------------------------------------------------ */
 
 static void open_setup(void)
@@ -280,67 +365,58 @@ Test(cov_store_open, a_store_without_memory_for_its_handle_is_out_of_memory)
     cr_expect(eq(u64, faulty_lmdb_calls(), 0), "LMDB was not reached");
 }
 
-Test(cov_store_open, a_map_size_lmdb_refuses_fails_the_open)
+/*
+ * One LMDB call of open failing: open answers the billord_err the LMDB code maps to, hands
+ * out no store and makes no further call of that kind; nothing half-made is left behind, so
+ * a retry without the fault opens the environment once and finds the schema version.
+ */
+typedef struct open_fault {
+    faulty_lmdb_op op;
+    uint64_t call;          /* the failing call of op, from 1 */
+    int mdb_rc;
+    billord_err err;
+    bool existing;          /* the store was made before (else open makes it) */
+} open_fault;
+
+ParameterizedTestParameters(cov_store_open, a_failing_lmdb_call_fails_the_open_and_a_retry_opens)
 {
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_SET_MAPSIZE), EINVAL, false);
-    expect_open(BILLORD_E_IO);
+    static open_fault faults[] = {
+        /* A map size LMDB refuses: the environment is never opened. */
+        {FAULTY_LMDB_ENV_SET_MAPSIZE, 1, EINVAL, BILLORD_E_IO, false},
+        /* An invalid environment file is damage. */
+        {FAULTY_LMDB_ENV_OPEN, 1, MDB_INVALID, BILLORD_E_CORRUPT, false},
+        /* The first transaction cannot begin. */
+        {FAULTY_LMDB_TXN_BEGIN, 1, MDB_READERS_FULL, BILLORD_E_IO, false},
+        /* The fifth of the thirteen dbs: the four before it were created in the same
+         * transaction, which is aborted, and the ones after it are not tried. */
+        {FAULTY_LMDB_DBI_OPEN, 5, ENOMEM, BILLORD_E_NOMEM, false},
+        /* The schema version of a store made before cannot be read. */
+        {FAULTY_LMDB_GET, 1, EIO, BILLORD_E_IO, true},
+        /* A fresh store's schema row does not fit. */
+        {FAULTY_LMDB_PUT, 1, MDB_MAP_FULL, BILLORD_E_MAP_FULL, false},
+        /* The first commit fails. */
+        {FAULTY_LMDB_TXN_COMMIT, 1, ENOSPC, BILLORD_E_DISK_FULL, false},
+    };
+    return cr_make_param_array(open_fault, faults, sizeof faults / sizeof faults[0]);
+}
+
+ParameterizedTest(open_fault *fault, cov_store_open,
+                  a_failing_lmdb_call_fails_the_open_and_a_retry_opens)
+{
+    if (fault->existing) {
+        expect_open(BILLORD_OK);
+        billord__store_close(store);
+        store = NULL;
+    }
+    faulty_lmdb_fail_at(fault->call, FAULTY_LMDB_MASK(fault->op), fault->mdb_rc, false);
+    expect_open(fault->err);
     cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    /* Nothing after the refused call ran: the environment was never opened. */
+    cr_assert(eq(u64, faulty_lmdb_calls(), fault->call), "no call of it after the failed one");
     faulty_lmdb_count(FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_OPEN));
     expect_open(BILLORD_OK);
     cr_assert(eq(u64, faulty_lmdb_calls(), 1));
-}
-
-Test(cov_store_open, an_invalid_environment_file_is_corrupt)
-{
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_OPEN), MDB_INVALID, false);
-    expect_open(BILLORD_E_CORRUPT);
-}
-
-Test(cov_store_open, a_first_transaction_that_cannot_begin_fails_the_open)
-{
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), MDB_READERS_FULL, false);
-    expect_open(BILLORD_E_IO);
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-}
-
-Test(cov_store_open, a_db_that_cannot_be_opened_fails_the_open_and_creates_nothing)
-{
-    /* The fifth of the thirteen dbs: the four before it were created in the same
-     * transaction, which is aborted, and the ones after it are not tried. */
-    faulty_lmdb_fail_at(5, FAULTY_LMDB_MASK(FAULTY_LMDB_DBI_OPEN), ENOMEM, false);
-    expect_open(BILLORD_E_NOMEM);
-    cr_assert(eq(u64, faulty_lmdb_calls(), 5));
-    faulty_lmdb_reset();
-    expect_open(BILLORD_OK);
     cr_assert(eq(u64, stored_schema_version(), BILLORD_SCHEMA_VERSION));
 }
-
-Test(cov_store_open, a_schema_version_that_cannot_be_read_fails_the_open)
-{
-    expect_open(BILLORD_OK);
-    billord__store_close(store);
-    store = NULL;
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), EIO, false);
-    expect_open(BILLORD_E_IO);
-}
-
-Test(cov_store_open, a_fresh_store_whose_schema_row_does_not_fit_fails_the_open)
-{
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), MDB_MAP_FULL, false);
-    expect_open(BILLORD_E_MAP_FULL);
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-}
-
-Test(cov_store_open, a_failed_first_commit_fails_the_open_and_a_retry_succeeds)
-{
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_COMMIT), ENOSPC, false);
-    expect_open(BILLORD_E_DISK_FULL);
-    faulty_lmdb_reset();
-    expect_open(BILLORD_OK);
-    cr_assert(eq(u64, stored_schema_version(), BILLORD_SCHEMA_VERSION));
-}
-
 Test(cov_store_open, another_schema_version_is_refused)
 {
     expect_open(BILLORD_OK);
@@ -575,21 +651,9 @@ Test(cov_store, a_coupon_key_with_an_overlong_id_is_corrupt)
     char long_id[BILLORD_COUPON_ID_BYTES_MAX + 2];
     memset(long_id, 'z', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
-    size_t key_bytes = billord__key_pair(key, sizeof key, ACCOUNT, long_id);
     /* A valid value under a key whose id part is one byte over the limit. */
-    billord_coupon coupon = coupon_of(ACCOUNT, "c-2", 5);
-    msgpack_sbuffer value;
-    msgpack_sbuffer_init(&value);
-    billord__encode_coupon(&value, &coupon);
-    raw_put(BILLORD_DB_COUPONS, key, key_bytes, value.data, value.size);
-    msgpack_sbuffer_destroy(&value);
-
-    MDB_txn *txn = begin_read();
-    billord_coupon coupons[4];
-    size_t count = 0;
-    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_E_CORRUPT));
-    mdb_txn_abort(txn);
+    raw_put_coupon(key, billord__key_pair(key, sizeof key, ACCOUNT, long_id), "c-2");
+    expect_listing(LISTING_COUPONS, BILLORD_E_CORRUPT, 99);
 }
 
 /* Regression: a row under the account's prefix without a coupon id sorts before every
@@ -599,35 +663,8 @@ Test(cov_store, a_coupon_key_without_an_id_is_corrupt_not_the_end_of_the_list)
     static const char *const ids[] = {"c-1"};
     put_coupons(ACCOUNT, ids, 1);
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
-    size_t key_bytes = billord__key_pair(key, sizeof key, ACCOUNT, "");
-    billord_coupon coupon = coupon_of(ACCOUNT, "c-0", 5);
-    msgpack_sbuffer value;
-    msgpack_sbuffer_init(&value);
-    billord__encode_coupon(&value, &coupon);
-    raw_put(BILLORD_DB_COUPONS, key, key_bytes, value.data, value.size);
-    msgpack_sbuffer_destroy(&value);
-    MDB_txn *txn = begin_read();
-    billord_coupon coupons[4];
-    size_t count = 99;
-    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_E_CORRUPT));
-    cr_expect(eq(sz, count, 99));
-    mdb_txn_abort(txn);
-}
-
-Test(cov_store, a_shorter_key_after_the_accounts_coupons_ends_the_list)
-{
-    static const char *const ids[] = {"c-1", "c-2"};
-    put_coupons(ACCOUNT, ids, 2);
-    /* "1234567890123457" sorts after "1234567890123456\0..." and is shorter than the prefix. */
-    raw_put(BILLORD_DB_COUPONS, OTHER_ACCOUNT, strlen(OTHER_ACCOUNT), "", 0);
-    MDB_txn *txn = begin_read();
-    billord_coupon coupons[4];
-    size_t count = 0;
-    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_OK));
-    cr_expect(eq(sz, count, 2));
-    mdb_txn_abort(txn);
+    raw_put_coupon(key, billord__key_pair(key, sizeof key, ACCOUNT, ""), "c-0");
+    expect_listing(LISTING_COUPONS, BILLORD_E_CORRUPT, 99);
 }
 
 Test(cov_store, a_coupon_value_that_does_not_decode_is_corrupt)
@@ -635,32 +672,8 @@ Test(cov_store, a_coupon_value_that_does_not_decode_is_corrupt)
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     size_t key_bytes = billord__key_pair(key, sizeof key, ACCOUNT, "c-bad");
     raw_put(BILLORD_DB_COUPONS, key, key_bytes, "\x93\x01\x02\x03", 4);
-    MDB_txn *txn = begin_read();
-    billord_coupon coupons[4];
-    size_t count = 0;
-    cr_assert(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_E_CORRUPT));
-    mdb_txn_abort(txn);
+    expect_listing(LISTING_COUPONS, BILLORD_E_CORRUPT, 99);
 }
-
-Test(cov_store, a_coupon_listing_fails_with_its_cursor)
-{
-    static const char *const ids[] = {"c-1", "c-2"};
-    put_coupons(ACCOUNT, ids, 2);
-    MDB_txn *txn = begin_read();
-    billord_coupon coupons[4];
-    size_t count = 99;
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), EIO, false);
-    cr_expect(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_E_IO));
-    /* The second step (MDB_NEXT after the first coupon) fails. */
-    faulty_lmdb_fail_at(2, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), MDB_CORRUPTED, false);
-    cr_expect(eq(int, billord__store_coupons_of_account(store, txn, ACCOUNT, coupons, 4, &count),
-                 BILLORD_E_CORRUPT));
-    cr_expect(eq(sz, count, 99));
-    mdb_txn_abort(txn);
-}
-
 /* ---- orders ------------------------------------------------------------------------ */
 
 Test(cov_store, a_new_order_fails_with_either_of_its_index_rows)
@@ -717,50 +730,16 @@ Test(cov_store, order_ids_of_an_account_or_instance_in_order_until_the_visitor_s
 
 /* Regression: an index row of the account that is not prefix + be64 ended the walk, and
  * the orders after it went missing from DescribeOrders. */
+/* Regression: an index row of the account that is not prefix + be64 ended the walk, and
+ * the orders after it went missing from DescribeOrders. */
 Test(cov_store, an_order_index_key_of_the_wrong_size_is_corrupt_not_the_end_of_the_list)
 {
-    static const uint64_t ids[] = {1, 2};
-    put_orders(ids, 2);
+    put_two_rows(LISTING_ORDER_IDS);
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     size_t prefix_bytes = billord__key_pair(key, sizeof key, ACCOUNT, "");
     memset(key + prefix_bytes, 0, 7);           /* sorts before be64(1) */
     raw_put(BILLORD_DB_ACCOUNT_ORDERS, key, prefix_bytes + 7, "", 0);
-    MDB_txn *txn = begin_read();
-    id_list list = {.stop_after = 0};
-    cr_assert(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
-                 BILLORD_E_CORRUPT));
-    cr_expect(eq(sz, list.count, 0));
-    mdb_txn_abort(txn);
-}
-
-Test(cov_store, a_shorter_key_after_the_accounts_order_rows_ends_the_walk)
-{
-    static const uint64_t ids[] = {1, 2};
-    put_orders(ids, 2);
-    raw_put(BILLORD_DB_ACCOUNT_ORDERS, OTHER_ACCOUNT, strlen(OTHER_ACCOUNT), "", 0);
-    MDB_txn *txn = begin_read();
-    id_list list = {.stop_after = 0};
-    cr_assert(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
-                 BILLORD_OK));
-    cr_expect(eq(sz, list.count, 2));
-    mdb_txn_abort(txn);
-}
-
-Test(cov_store, an_order_id_walk_fails_with_its_cursor)
-{
-    static const uint64_t ids[] = {1, 2};
-    put_orders(ids, 2);
-    MDB_txn *txn = begin_read();
-    id_list list = {.stop_after = 0};
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), ENOMEM, false);
-    cr_expect(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
-                 BILLORD_E_NOMEM));
-    cr_expect(eq(sz, list.count, 0));
-    faulty_lmdb_fail_at(2, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), EIO, false);
-    cr_expect(eq(int, billord__store_order_ids(store, txn, ACCOUNT, NULL, collect_id, &list),
-                 BILLORD_E_IO));
-    cr_expect(eq(sz, list.count, 1), "the first id was visited before the failure");
-    mdb_txn_abort(txn);
+    expect_listing(LISTING_ORDER_IDS, BILLORD_E_CORRUPT, 0);
 }
 
 /* ---- tokens ------------------------------------------------------------------------ */
@@ -908,13 +887,7 @@ Test(cov_store, a_schedule_key_without_or_with_an_overlong_id_is_corrupt)
     uint8_t key[8 + BILLORD_INSTANCE_ID_BYTES_MAX + 1];
     billord__be64_put(key, 500);
     raw_put(BILLORD_DB_SCHEDULE, key, 8, "", 0);
-    char out[2][BILLORD_INSTANCE_ID_BYTES_MAX + 1];
-    uint32_t count = 99;
-    bool more = false;
-    MDB_txn *txn = begin_read();
-    cr_expect(eq(int, billord__store_schedule_due(store, txn, 5000, 2, out, &count, &more),
-                 BILLORD_E_CORRUPT));
-    mdb_txn_abort(txn);
+    expect_listing(LISTING_DUE_ROWS, BILLORD_E_CORRUPT, 99);
 
     MDB_txn *fix = begin_write();
     MDB_val bare = {8, key};
@@ -922,32 +895,8 @@ Test(cov_store, a_schedule_key_without_or_with_an_overlong_id_is_corrupt)
     commit(fix);
     memset(key + 8, 'i', sizeof key - 8);
     raw_put(BILLORD_DB_SCHEDULE, key, sizeof key, "", 0);
-    txn = begin_read();
-    cr_expect(eq(int, billord__store_schedule_due(store, txn, 5000, 2, out, &count, &more),
-                 BILLORD_E_CORRUPT));
-    mdb_txn_abort(txn);
-    cr_expect(eq(u32, count, 99), "no count on a refusal");
+    expect_listing(LISTING_DUE_ROWS, BILLORD_E_CORRUPT, 99);
 }
-
-Test(cov_store, a_due_row_walk_fails_with_its_cursor)
-{
-    static const int64_t due[] = {1000, 2000};
-    static const char *const ids[] = {"i-a", "i-b"};
-    put_schedule(due, ids, 2);
-    MDB_txn *txn = begin_read();
-    char out[2][BILLORD_INSTANCE_ID_BYTES_MAX + 1];
-    uint32_t count = 99;
-    bool more = false;
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), EIO, false);
-    cr_expect(eq(int, billord__store_schedule_due(store, txn, 5000, 2, out, &count, &more),
-                 BILLORD_E_IO));
-    faulty_lmdb_fail_at(2, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), EIO, false);
-    cr_expect(eq(int, billord__store_schedule_due(store, txn, 5000, 2, out, &count, &more),
-                 BILLORD_E_IO));
-    cr_expect(eq(u32, count, 99));
-    mdb_txn_abort(txn);
-}
-
 /* ---- outbox ------------------------------------------------------------------------ */
 
 Test(cov_store, events_after_a_sequence_come_in_order_until_the_visitor_stops)
@@ -973,12 +922,8 @@ Test(cov_store, an_outbox_key_that_is_not_a_sequence_is_corrupt)
 {
     put_events(1);
     raw_put(BILLORD_DB_OUTBOX, "\xff\xff\xff\xff\xff\xff\xff\xff\x01", 9, "", 0);
-    MDB_txn *txn = begin_read();
-    event_list list = {.stop_after = 0};
-    cr_assert(eq(int, billord__store_events(store, txn, 0, 10, collect_event, &list),
-                 BILLORD_E_CORRUPT));
-    cr_expect(eq(sz, list.count, 1), "the event before the bad key was delivered");
-    mdb_txn_abort(txn);
+    /* The event before the bad key was delivered. */
+    expect_listing(LISTING_EVENTS, BILLORD_E_CORRUPT, 1);
 }
 
 Test(cov_store, an_outbox_value_that_does_not_decode_is_corrupt)
@@ -986,25 +931,68 @@ Test(cov_store, an_outbox_value_that_does_not_decode_is_corrupt)
     uint8_t key[8];
     billord__be64_put(key, 1);
     raw_put(BILLORD_DB_OUTBOX, key, sizeof key, "\x91\x01", 2);
-    MDB_txn *txn = begin_read();
-    event_list list = {.stop_after = 0};
-    cr_assert(eq(int, billord__store_events(store, txn, 0, 10, collect_event, &list),
-                 BILLORD_E_CORRUPT));
-    cr_expect(eq(sz, list.count, 0));
-    mdb_txn_abort(txn);
+    expect_listing(LISTING_EVENTS, BILLORD_E_CORRUPT, 0);
 }
 
-Test(cov_store, an_event_walk_fails_with_its_cursor)
+/* ---- every listing ---------------------------------------------------------------------- */
+
+/* Rows keyed by the account (coupons, the account's order index): a key after the
+ * account's rows that is shorter than its prefix ("1234567890123457" sorts after
+ * "1234567890123456\0...") ends the listing. */
+typedef struct account_keyed {
+    listing which;
+    billord_db_id db;
+} account_keyed;
+
+ParameterizedTestParameters(cov_store, a_shorter_key_after_the_accounts_rows_ends_the_listing)
 {
-    put_events(2);
-    MDB_txn *txn = begin_read();
-    event_list list = {.stop_after = 0};
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), ENOMEM, false);
-    cr_expect(eq(int, billord__store_events(store, txn, 0, 10, collect_event, &list),
-                 BILLORD_E_NOMEM));
-    faulty_lmdb_fail_at(2, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), EIO, false);
-    cr_expect(eq(int, billord__store_events(store, txn, 0, 10, collect_event, &list),
-                 BILLORD_E_IO));
-    cr_expect(eq(sz, list.count, 1));
-    mdb_txn_abort(txn);
+    static account_keyed listings[] = {
+        {LISTING_COUPONS, BILLORD_DB_COUPONS},
+        {LISTING_ORDER_IDS, BILLORD_DB_ACCOUNT_ORDERS},
+    };
+    return cr_make_param_array(account_keyed, listings, sizeof listings / sizeof listings[0]);
+}
+
+ParameterizedTest(account_keyed *keyed, cov_store,
+                  a_shorter_key_after_the_accounts_rows_ends_the_listing)
+{
+    put_two_rows(keyed->which);
+    raw_put(keyed->db, OTHER_ACCOUNT, strlen(OTHER_ACCOUNT), "", 0);
+    expect_listing(keyed->which, BILLORD_OK, 2);
+}
+
+
+/* A listing of two rows whose cursor fails to open, or whose second step (MDB_NEXT after
+ * the first row) fails: the LMDB code's error; no count is answered, and a visitor was
+ * given only the rows before the failure. */
+typedef struct cursor_fault {
+    listing which;
+    faulty_lmdb_op op;
+    uint64_t call;
+    int mdb_rc;
+    billord_err err;
+    size_t reported;
+} cursor_fault;
+
+ParameterizedTestParameters(cov_store, a_listing_fails_with_its_cursor)
+{
+    static cursor_fault faults[] = {
+        {LISTING_COUPONS, FAULTY_LMDB_CURSOR_OPEN, 1, EIO, BILLORD_E_IO, 99},
+        {LISTING_COUPONS, FAULTY_LMDB_CURSOR_GET, 2, MDB_CORRUPTED, BILLORD_E_CORRUPT, 99},
+        {LISTING_ORDER_IDS, FAULTY_LMDB_CURSOR_OPEN, 1, ENOMEM, BILLORD_E_NOMEM, 0},
+        {LISTING_ORDER_IDS, FAULTY_LMDB_CURSOR_GET, 2, EIO, BILLORD_E_IO, 1},
+        {LISTING_DUE_ROWS, FAULTY_LMDB_CURSOR_OPEN, 1, EIO, BILLORD_E_IO, 99},
+        {LISTING_DUE_ROWS, FAULTY_LMDB_CURSOR_GET, 2, EIO, BILLORD_E_IO, 99},
+        {LISTING_EVENTS, FAULTY_LMDB_CURSOR_OPEN, 1, ENOMEM, BILLORD_E_NOMEM, 0},
+        {LISTING_EVENTS, FAULTY_LMDB_CURSOR_GET, 2, EIO, BILLORD_E_IO, 1},
+    };
+    return cr_make_param_array(cursor_fault, faults, sizeof faults / sizeof faults[0]);
+}
+
+ParameterizedTest(cursor_fault *fault, cov_store, a_listing_fails_with_its_cursor)
+{
+    put_two_rows(fault->which);
+    faulty_lmdb_fail_at(fault->call, FAULTY_LMDB_MASK(fault->op), fault->mdb_rc, false);
+    expect_listing(fault->which, fault->err, fault->reported);
+    cr_expect(eq(u64, faulty_lmdb_failures(), 1));
 }
