@@ -116,6 +116,18 @@ static billord_db_config snap_config(const billord_fs *fs, uint64_t log_bytes,
     return config;
 }
 
+/* Open with config is refused with err, and says why (reason: NULL not to look). */
+static void expect_open_refused(const billord_db_config *config, billord_err err,
+                                const char *reason, billord_db_recovery *info)
+{
+    billord_db *db = NULL;
+    cr_expect(eq(int, billord_db_open(config, &db, info), err));
+    cr_expect(db == NULL);
+    if (reason != NULL) {
+        cr_expect(strstr(info->error_text, reason) != NULL, "%s", info->error_text);
+    }
+}
+
 static billord_db *open_ok(const billord_db_config *config, billord_db_recovery *info)
 {
     billord_db *db = NULL;
@@ -186,6 +198,47 @@ static void expect_tokens(billord_db *db, const char *prefix, int count)
     }
 }
 
+/* Open with config rebuilds from the snapshot, and the count acknowledged renewals
+ * "<prefix>-<i>" are each there once. */
+static billord_db_recovery expect_rebuilt_with(const billord_db_config *config,
+                                               const char *prefix, int count)
+{
+    billord_db_recovery info;
+    billord_db *db = open_ok(config, &info);
+    cr_expect(info.rebuilt_from_snapshot);
+    expect_tokens(db, prefix, count);
+    cr_expect(eq(i64, db_harness_order_count(db), count));
+    billord_db_close(db);
+    return info;
+}
+
+/* Open with config: the count acknowledged renewals "<prefix>-<i>" are there. */
+static void expect_kept(const billord_db_config *config, const char *prefix, int count)
+{
+    billord_db *db = open_ok(config, NULL);
+    expect_tokens(db, prefix, count);
+    billord_db_close(db);
+}
+
+/* A db opened with config whose every snapshot from then on fails (LMDB's copy), after it
+ * acknowledged count renewals "<prefix>-<i>". */
+static billord_db *failing_snapshots_after_renewals(const billord_db_config *config,
+                                                    const char *prefix, int count)
+{
+    billord_db *db = open_ok(config, NULL);
+    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, true);
+    renew_some(db, prefix, count);
+    return db;
+}
+
+/* A db opened with config acknowledges count renewals "<prefix>-<i>" and is closed. */
+static void renewed_and_closed(const billord_db_config *config, const char *prefix, int count)
+{
+    billord_db *db = open_ok(config, NULL);
+    renew_some(db, prefix, count);
+    billord_db_close(db);
+}
+
 /* One step to fail: the index-th call of op, with mode. */
 typedef struct step_fault {
     faulty_op op;
@@ -193,6 +246,49 @@ typedef struct step_fault {
     faulty_mode mode;
     billord_err expected;
 } step_fault;
+
+/* A fault-injecting file system that fails that step. */
+static faulty_fs *fs_failing(const step_fault *fault)
+{
+    faulty_fs *fs = faulty_fs_new();
+    faulty_fs_fail_at(fs, fault->index, FAULTY_MASK(fault->op), fault->mode, false);
+    return fs;
+}
+
+/* The reason the last startup() gave, if it failed. */
+static char startup_text[1024];
+
+/* billord__snapshot_startup on dir, the machine's boot id read from dir/boot_id_source. */
+static billord_err startup(const billord_fs *fs, bool *out_rebuild)
+{
+    char boot_id[TEMPDIR_PATH_BYTES];
+    path_in(boot_id, "boot_id_source");
+    startup_text[0] = '\0';
+    return billord__snapshot_startup(fs, dir, boot_id, out_rebuild, startup_text,
+                                     sizeof startup_text);
+}
+
+static void expect_startup_reason(const char *reason)
+{
+    cr_expect(strstr(startup_text, reason) != NULL, "%s", startup_text);
+}
+
+/* The boot id recorded in dir is expected (what: why). */
+static void expect_stored_boot_id(const char *expected, const char *what)
+{
+    char *stored = read_text(BILLORD_BOOT_ID_FILE);
+    cr_expect(eq(str, stored, (char *)expected), "%s", what);
+    free(stored);
+}
+
+/* A snapshot of the store as it is, through an engine of its own. */
+static void take_snapshot(void)
+{
+    billord_engine *engine = engine_open();
+    uint64_t lsn = 0;
+    cr_assert(eq(int, billord__snapshot_take(billord_fs_posix(), engine, dir, &lsn), BILLORD_OK));
+    billord_engine_close(engine);
+}
 
 /* ---- the snapshot functions, one failing step at a time ------------------------------ */
 
@@ -221,8 +317,7 @@ Test(cov_db_snapshot, a_failed_snapshot_keeps_the_previous_one_and_its_lsn)
         {FAULTY_OP_FSYNC_DIR, 2, FAULTY_EIO, BILLORD_E_IO},
     };
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
-        faulty_fs *fs = faulty_fs_new();
-        faulty_fs_fail_at(fs, faults[i].index, FAULTY_MASK(faults[i].op), faults[i].mode, false);
+        faulty_fs *fs = fs_failing(&faults[i]);
         lsn = 77;
         billord_err err = billord__snapshot_take(faulty_fs_table(fs), engine, dir, &lsn);
         cr_expect(eq(u64, faulty_fs_failures(fs), 1), "case %zu: the step was reached", i);
@@ -290,8 +385,7 @@ Test(cov_db_snapshot, a_marker_or_boot_id_that_cannot_be_written_is_reported)
     };
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
         remove_in(BILLORD_CLEAN_FILE);
-        faulty_fs *fs = faulty_fs_new();
-        faulty_fs_fail_at(fs, faults[i].index, FAULTY_MASK(faults[i].op), faults[i].mode, false);
+        faulty_fs *fs = fs_failing(&faults[i]);
         cr_expect(eq(int, billord__snapshot_mark_clean(faulty_fs_table(fs), dir),
                      faults[i].expected), "case %zu", i);
         cr_expect(eq(u64, faulty_fs_failures(fs), 1), "case %zu", i);
@@ -307,123 +401,85 @@ Test(cov_db_snapshot, a_marker_or_boot_id_that_cannot_be_written_is_reported)
     free(marker);
 
     /* At start-up: the boot id cannot be recorded. */
-    char boot_id[TEMPDIR_PATH_BYTES];
-    path_in(boot_id, "boot_id_source");
     write_text("boot_id_source", "11111111-2222-3333-4444-555555555555\n");
-    faulty_fs *fs = faulty_fs_new();
-    faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_FSYNC), FAULTY_EIO, false);
+    static const step_fault startup_faults[] = {
+        {FAULTY_OP_FSYNC, 1, FAULTY_EIO, BILLORD_E_IO},
+        /* ... or the clean-shutdown marker cannot be removed (it is written first) */
+        {FAULTY_OP_UNLINK, 1, FAULTY_EIO, BILLORD_E_IO},
+        /* ... or removed but not made durable. */
+        {FAULTY_OP_FSYNC_DIR, 2, FAULTY_EIO, BILLORD_E_IO},
+    };
     bool rebuild = true;
-    char text[512] = "";
-    cr_expect(eq(int, billord__snapshot_startup(faulty_fs_table(fs), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_E_IO));
-    cr_expect(strstr(text, "cannot record the boot id") != NULL, "%s", text);
-    faulty_fs_free(fs);
-    /* ... or the clean-shutdown marker cannot be removed (it is written first). */
-    fs = faulty_fs_new();
-    faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_UNLINK), FAULTY_EIO, false);
-    text[0] = '\0';
-    cr_expect(eq(int, billord__snapshot_startup(faulty_fs_table(fs), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_E_IO));
-    cr_expect(strstr(text, "cannot record the boot id") != NULL, "%s", text);
-    cr_expect(exists_in(BILLORD_CLEAN_FILE), "the marker stays: the next open tries again");
-    faulty_fs_free(fs);
-    /* ... or removed but not made durable. */
-    fs = faulty_fs_new();
-    faulty_fs_fail_at(fs, 2, FAULTY_MASK(FAULTY_OP_FSYNC_DIR), FAULTY_EIO, false);
-    cr_expect(eq(int, billord__snapshot_startup(faulty_fs_table(fs), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_E_IO));
-    faulty_fs_free(fs);
+    for (size_t i = 0; i < sizeof startup_faults / sizeof startup_faults[0]; i++) {
+        faulty_fs *fs = fs_failing(&startup_faults[i]);
+        cr_expect(eq(int, startup(faulty_fs_table(fs), &rebuild), startup_faults[i].expected),
+                  "case %zu", i);
+        faulty_fs_free(fs);
+        if (startup_faults[i].op != FAULTY_OP_FSYNC_DIR) {
+            expect_startup_reason("cannot record the boot id");
+        }
+        if (startup_faults[i].op == FAULTY_OP_UNLINK) {
+            cr_expect(exists_in(BILLORD_CLEAN_FILE), "the marker stays: the next open tries again");
+        }
+    }
     cr_expect(not(rebuild), "a clean shutdown needs no rebuild");
 }
 
 Test(cov_db_snapshot, start_up_needs_the_machines_boot_id)
 {
-    char boot_id[TEMPDIR_PATH_BYTES];
-    path_in(boot_id, "boot_id_source");
     bool rebuild = false;
-    char text[512] = "";
     /* Missing, then empty. */
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_E_IO));
-    cr_expect(strstr(text, "cannot read the boot id") != NULL, "%s", text);
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_E_IO));
+    expect_startup_reason("cannot read the boot id");
     write_text("boot_id_source", "");
-    text[0] = '\0';
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_E_IO));
-    cr_expect(strstr(text, "cannot read the boot id") != NULL, "%s", text);
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_E_IO));
+    expect_startup_reason("cannot read the boot id");
     cr_expect(not(exists_in(BILLORD_BOOT_ID_FILE)), "nothing recorded");
 
     /* First boot: recorded, no rebuild. Same boot: none. Another boot without the marker:
      * rebuild. An empty stored id counts as none recorded. */
     write_text("boot_id_source", "aaaaaaaa-0000-0000-0000-000000000001\n");
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_OK));
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_OK));
     cr_expect(not(rebuild));
-    char *stored = read_text(BILLORD_BOOT_ID_FILE);
-    cr_expect(eq(str, stored, "aaaaaaaa-0000-0000-0000-000000000001"));
-    free(stored);
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_OK));
+    expect_stored_boot_id("aaaaaaaa-0000-0000-0000-000000000001", "the first boot is recorded");
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_OK));
     cr_expect(not(rebuild));
-    billord_engine *engine = engine_open();
-    uint64_t lsn = 0;
-    cr_assert(eq(int, billord__snapshot_take(billord_fs_posix(), engine, dir, &lsn), BILLORD_OK));
-    billord_engine_close(engine);
+    take_snapshot();
     write_text("boot_id_source", "aaaaaaaa-0000-0000-0000-000000000002\n");
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_OK), "%s", text);
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_OK), "%s", startup_text);
     cr_expect(rebuild);
     write_text(BILLORD_BOOT_ID_FILE, "");
     write_text("boot_id_source", "aaaaaaaa-0000-0000-0000-000000000003\n");
-    cr_expect(eq(int, billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuild, text,
-                                                sizeof text),
-                 BILLORD_OK));
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuild), BILLORD_OK));
     cr_expect(not(rebuild));
 }
 
-/* Start-up after a power loss: the stored boot id is another, and there is no marker. */
-static billord_err startup_after_power_loss(const billord_fs *fs, bool *out_rebuilt, char *text,
-                                            size_t text_bytes)
+/* The machine booted again (boot ids "...a" recorded, "...b" now) and the run before had no
+ * clean shutdown. */
+static void power_lost_before_this_boot(void)
 {
     write_text(BILLORD_BOOT_ID_FILE, "bbbbbbbb-0000-0000-0000-00000000000a\n");
     remove_in(BILLORD_CLEAN_FILE);
     write_text("boot_id_source", "bbbbbbbb-0000-0000-0000-00000000000b\n");
-    char boot_id[TEMPDIR_PATH_BYTES];
-    path_in(boot_id, "boot_id_source");
-    text[0] = '\0';
-    return billord__snapshot_startup(fs, dir, boot_id, out_rebuilt, text, text_bytes);
 }
 
-static void expect_old_boot_kept(const char *what)
+/* A start-up after that power loss whose rebuild fails: it says so, and the old boot stays
+ * recorded (recording this one would make the next open skip the rebuild). */
+static void expect_rebuild_failed(const char *reason, const char *what)
 {
-    char *stored = read_text(BILLORD_BOOT_ID_FILE);
-    cr_expect(eq(str, stored, "bbbbbbbb-0000-0000-0000-00000000000a\n"),
-              "%s: this boot was recorded, so the next open would skip the rebuild", what);
-    free(stored);
+    expect_startup_reason(reason);
+    expect_stored_boot_id("bbbbbbbb-0000-0000-0000-00000000000a\n", what);
 }
 
 Test(cov_db_snapshot, a_rebuild_fails_on_every_step_says_so_and_is_tried_again_next_time)
 {
-    char text[1024];
     bool rebuilt = true;
-    cr_expect(eq(int, startup_after_power_loss(billord_fs_posix(), &rebuilt, text, sizeof text),
-                 BILLORD_E_CORRUPT));
+    power_lost_before_this_boot();
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuilt), BILLORD_E_CORRUPT));
     cr_expect(not(rebuilt));
-    cr_expect(strstr(text, "no snapshot to rebuild from") != NULL, "%s", text);
-    expect_old_boot_kept("no snapshot");
+    expect_rebuild_failed("no snapshot to rebuild from", "no snapshot");
 
-    billord_engine *engine = engine_open();
-    uint64_t lsn = 0;
-    cr_assert(eq(int, billord__snapshot_take(billord_fs_posix(), engine, dir, &lsn), BILLORD_OK));
-    billord_engine_close(engine);
+    take_snapshot();
     /* Order: open the snapshot, open the state file, read, write, fsync, fsync state/. */
     static const step_fault faults[] = {
         {FAULTY_OP_OPEN, 1, FAULTY_EIO, BILLORD_E_IO},
@@ -435,47 +491,36 @@ Test(cov_db_snapshot, a_rebuild_fails_on_every_step_says_so_and_is_tried_again_n
         {FAULTY_OP_FSYNC_DIR, 1, FAULTY_EIO, BILLORD_E_IO},
     };
     for (size_t i = 0; i < sizeof faults / sizeof faults[0]; i++) {
-        faulty_fs *fs = faulty_fs_new();
-        faulty_fs_fail_at(fs, faults[i].index, FAULTY_MASK(faults[i].op), faults[i].mode, false);
+        faulty_fs *fs = fs_failing(&faults[i]);
         rebuilt = true;
-        cr_expect(eq(int, startup_after_power_loss(faulty_fs_table(fs), &rebuilt, text,
-                                                   sizeof text),
-                     faults[i].expected), "case %zu", i);
+        power_lost_before_this_boot();
+        cr_expect(eq(int, startup(faulty_fs_table(fs), &rebuilt), faults[i].expected),
+                  "case %zu", i);
         cr_expect(eq(u64, faulty_fs_failures(fs), 1), "case %zu", i);
         cr_expect(not(rebuilt), "case %zu", i);
-        cr_expect(strstr(text, "restoring the snapshot failed") != NULL, "case %zu: %s", i, text);
-        expect_old_boot_kept("a failed copy");
+        expect_rebuild_failed("restoring the snapshot failed", "a failed copy");
         faulty_fs_free(fs);
     }
     /* No state directory at all: it is made. */
     remove_in("state");
-    cr_expect(eq(int, startup_after_power_loss(billord_fs_posix(), &rebuilt, text, sizeof text),
-                 BILLORD_OK), "%s", text);
+    power_lost_before_this_boot();
+    cr_expect(eq(int, startup(billord_fs_posix(), &rebuilt), BILLORD_OK), "%s", startup_text);
     cr_expect(rebuilt);
-    char *stored = read_text(BILLORD_BOOT_ID_FILE);
-    cr_expect(eq(str, stored, "bbbbbbbb-0000-0000-0000-00000000000b"), "recorded after the rebuild");
-    free(stored);
-    engine = engine_open();
-    billord_engine_close(engine);
+    expect_stored_boot_id("bbbbbbbb-0000-0000-0000-00000000000b", "recorded after the rebuild");
+    billord_engine_close(engine_open());
     /* ... unless the data directory refuses it. */
-    write_text(BILLORD_BOOT_ID_FILE, "bbbbbbbb-0000-0000-0000-00000000000a\n");
-    write_text("boot_id_source", "bbbbbbbb-0000-0000-0000-00000000000b\n");
+    power_lost_before_this_boot();
     remove_in("state");
     cr_assert(eq(int, chmod(dir, 0555), 0));
     db_harness_permission_checks(true);
     char probe[TEMPDIR_PATH_BYTES];
     path_in(probe, "probe");
     cr_assert(mkdir(probe, 0755) != 0, "the directory stayed writable");
-    char boot_id[TEMPDIR_PATH_BYTES];
-    path_in(boot_id, "boot_id_source");
-    text[0] = '\0';
-    billord_err err = billord__snapshot_startup(billord_fs_posix(), dir, boot_id, &rebuilt, text,
-                                                sizeof text);
+    billord_err err = startup(billord_fs_posix(), &rebuilt);
     db_harness_permission_checks(false);
     cr_assert(eq(int, chmod(dir, 0755), 0));
     cr_expect(eq(int, err, BILLORD_E_IO));
-    cr_expect(strstr(text, "restoring the snapshot failed") != NULL, "%s", text);
-    expect_old_boot_kept("no state directory");
+    expect_rebuild_failed("restoring the snapshot failed", "no state directory");
 }
 
 /* ---- the db in snapshot mode ---------------------------------------------------------- */
@@ -484,24 +529,21 @@ Test(cov_db_snapshot, open_fails_when_the_first_snapshot_or_the_boot_record_fail
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 0, 0, &log);
-    billord_db *db = NULL;
     billord_db_recovery info;
     /* The seeded directory has no snapshot: open takes one, and it fails. */
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, false);
-    cr_expect(eq(int, billord_db_open(&config, &db, &info), BILLORD_E_IO));
+    expect_open_refused(&config, BILLORD_E_IO, NULL, &info);
     cr_expect(eq(int, snapshot_failures(&log), 1));
     faulty_lmdb_reset();
     /* The boot id cannot be recorded. */
-    faulty_fs *fs = faulty_fs_new();
-    faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_OPEN), FAULTY_ENOSPC, false);
+    static const step_fault boot_record = {FAULTY_OP_OPEN, 1, FAULTY_ENOSPC, BILLORD_E_DISK_FULL};
+    faulty_fs *fs = fs_failing(&boot_record);
     config.fs = faulty_fs_table(fs);
-    cr_expect(eq(int, billord_db_open(&config, &db, &info), BILLORD_E_DISK_FULL));
-    cr_expect(strstr(info.error_text, "cannot record the boot id") != NULL, "%s",
-              info.error_text);
+    expect_open_refused(&config, boot_record.expected, "cannot record the boot id", &info);
     faulty_fs_free(fs);
     /* Without faults it opens, with the snapshot it takes. */
     config.fs = NULL;
-    db = open_ok(&config, &info);
+    billord_db *db = open_ok(&config, &info);
     cr_expect(eq(u64, snapshots_taken(db), 1));
     cr_expect(billord__snapshot_exists(dir));
     billord_db_close(db);
@@ -511,11 +553,9 @@ Test(cov_db_snapshot, an_unreadable_snapshot_lsn_makes_open_take_a_new_snapshot)
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 0, 0, &log);
-    billord_db *db = open_ok(&config, NULL);
-    renew_some(db, "lsn", 3);
-    billord_db_close(db);
+    renewed_and_closed(&config, "lsn", 3);
     /* A readable snapshot LSN: open takes none. */
-    db = open_ok(&config, NULL);
+    billord_db *db = open_ok(&config, NULL);
     cr_expect(eq(u64, snapshots_taken(db), 0));
     billord_db_close(db);
     write_text("snapshot/lsn", "garbage\n");
@@ -559,10 +599,8 @@ Test(cov_db_snapshot, a_failing_background_snapshot_is_retried_and_the_log_kept)
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 1, 0, &log);     /* any log makes one due */
-    billord_db *db = open_ok(&config, NULL);
+    billord_db *db = failing_snapshots_after_renewals(&config, "retry", 3);
     uint64_t at_open = snapshots_taken(db);
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, true);
-    renew_some(db, "retry", 3);
     wait_polls(3);
     cr_expect(snapshot_failures(&log) >= 2, "%d failures: retried at each poll",
               snapshot_failures(&log));
@@ -596,10 +634,8 @@ Test(cov_db_snapshot, a_failed_db_takes_no_more_snapshots)
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     faulty_fs *fs = faulty_fs_new();
     billord_db_config config = snap_config(faulty_fs_table(fs), 1, 0, &log);
-    billord_db *db = open_ok(&config, NULL);
     /* Snapshots keep failing, so one stays due. */
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, true);
-    renew_some(db, "failed", 2);
+    billord_db *db = failing_snapshots_after_renewals(&config, "failed", 2);
     faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_FDATASYNC), FAULTY_EIO, false);
     billord_outcome refused = db_harness_renew(db, "i-crash0000", "failed-x", NOW_MS);
     cr_expect(eq(int, refused.code, BILLORD_API_SERVICE_UNAVAILABLE));
@@ -612,18 +648,14 @@ Test(cov_db_snapshot, a_failed_db_takes_no_more_snapshots)
     faulty_fs_free(fs);
     faulty_lmdb_reset();
     config.fs = NULL;
-    db = open_ok(&config, NULL);
-    expect_tokens(db, "failed", 2);
-    billord_db_close(db);
+    expect_kept(&config, "failed", 2);
 }
 
 Test(cov_db_snapshot, close_takes_no_snapshot_that_falls_due_as_it_closes)
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 1, 0, &log);
-    billord_db *db = open_ok(&config, NULL);
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_COPY), EIO, true);
-    renew_some(db, "closing", 1);
+    billord_db *db = failing_snapshots_after_renewals(&config, "closing", 1);
     /* Close just after an attempt, while the thread waits for its next poll. */
     uint64_t attempts = faulty_lmdb_failures();
     for (int i = 0; i < 2000 && faulty_lmdb_failures() == attempts; i++) {
@@ -635,9 +667,7 @@ Test(cov_db_snapshot, close_takes_no_snapshot_that_falls_due_as_it_closes)
     cr_expect(eq(u64, faulty_lmdb_failures(), attempts), "close woke the thread: no snapshot");
     faulty_lmdb_reset();
     cr_expect(exists_in(BILLORD_CLEAN_FILE));
-    db = open_ok(&config, NULL);
-    expect_tokens(db, "closing", 1);
-    billord_db_close(db);
+    expect_kept(&config, "closing", 1);
 }
 
 Test(cov_db_snapshot, a_close_that_cannot_sync_lmdb_leaves_no_marker_and_a_reboot_rebuilds)
@@ -652,57 +682,40 @@ Test(cov_db_snapshot, a_close_that_cannot_sync_lmdb_leaves_no_marker_and_a_reboo
     faulty_lmdb_reset();
     cr_expect(not(exists_in(BILLORD_CLEAN_FILE)), "LMDB may not be on disk: not clean");
     write_text(BILLORD_BOOT_ID_FILE, "00000000-0000-0000-0000-000000000000\n");
-    billord_db_recovery info;
-    db = open_ok(&config, &info);
-    cr_expect(info.rebuilt_from_snapshot);
+    billord_db_recovery info = expect_rebuilt_with(&config, "unsynced", 4);
     cr_expect(eq(u64, info.commands_replayed, 4), "the log was kept back to the snapshot");
-    expect_tokens(db, "unsynced", 4);
-    cr_expect(eq(i64, db_harness_order_count(db), 4));
-    billord_db_close(db);
 }
 
 Test(cov_db_snapshot, a_rebuild_that_fails_stops_start_up_and_a_later_one_succeeds)
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 0, 0, &log);
-    billord_db *db = open_ok(&config, NULL);
-    renew_some(db, "rebuild", 3);
-    billord_db_close(db);
+    renewed_and_closed(&config, "rebuild", 3);
     power_loss();
     /* Copying the snapshot back fails at its first read. */
     faulty_fs *fs = faulty_fs_new();
     faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_PREAD), FAULTY_EIO, false);
     config.fs = faulty_fs_table(fs);
     billord_db_recovery info;
-    cr_expect(eq(int, billord_db_open(&config, &db, &info), BILLORD_E_IO));
+    expect_open_refused(&config, BILLORD_E_IO, "restoring the snapshot failed", &info);
     cr_expect(not(info.rebuilt_from_snapshot));
-    cr_expect(strstr(info.error_text, "restoring the snapshot failed") != NULL, "%s",
-              info.error_text);
     cr_expect(eq(int, log.rebuilds, 0));
     faulty_fs_free(fs);
     /* Regression: the failed open had recorded this boot before the rebuild, so the next
      * open took the run as a killed process and used the state the copy had truncated. */
     config.fs = NULL;
-    db = open_ok(&config, &info);
-    cr_expect(info.rebuilt_from_snapshot);
+    expect_rebuilt_with(&config, "rebuild", 3);
     cr_expect(eq(int, log.rebuilds, 1));
-    expect_tokens(db, "rebuild", 3);
-    cr_expect(eq(i64, db_harness_order_count(db), 3));
-    billord_db_close(db);
 }
 
 Test(cov_db_snapshot, a_power_loss_without_a_snapshot_stops_start_up)
 {
     log_capture log = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     billord_db_config config = snap_config(NULL, 0, 0, &log);
-    billord_db *db = open_ok(&config, NULL);
-    renew_some(db, "nosnap", 2);
-    billord_db_close(db);
+    renewed_and_closed(&config, "nosnap", 2);
     power_loss();
     remove_in(BILLORD_SNAPSHOT_DIR);
     billord_db_recovery info;
-    cr_expect(eq(int, billord_db_open(&config, &db, &info), BILLORD_E_CORRUPT));
-    cr_expect(strstr(info.error_text, "no snapshot to rebuild from") != NULL, "%s",
-              info.error_text);
+    expect_open_refused(&config, BILLORD_E_CORRUPT, "no snapshot to rebuild from", &info);
     cr_expect(exists_in("state/data.mdb"), "the state is left as found");
 }
