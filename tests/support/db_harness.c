@@ -7,6 +7,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+#include <criterion/new/assert.h>
+
 #include "support/db_harness.h"
 
 billord_fixture db_harness_fixture(const char *fixture_path)
@@ -82,6 +85,20 @@ billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
                                 .snapshot_log_bytes = snapshot_log_bytes,
                                 .log_line = quiet_log};
     return open_config(&config, out_info, out_err);
+}
+
+void db_harness_expect_refused_open(const char *dir, billord_err err, const char *reason,
+                                    billord_db_recovery *out_info)
+{
+    static billord_db_recovery local;
+    billord_db_recovery *info = out_info != NULL ? out_info : &local;
+    billord_err got = BILLORD_OK;
+    billord_db *db = db_harness_open(dir, NULL, NULL, info, &got);
+    cr_expect(db == NULL, "the refused open handed out a db");
+    cr_expect(eq(int, got, err), "open: %s (%s)", billord_err_name(got), info->error_text);
+    if (reason != NULL) {
+        cr_expect(strstr(info->error_text, reason) != NULL, "%s", info->error_text);
+    }
 }
 
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,

@@ -64,6 +64,11 @@ billord_db *db_harness_open_mode(const char *dir, billord_lmdb_mode mode,
                                  uint64_t snapshot_log_bytes, billord_db_recovery *out_info,
                                  billord_err *out_err);
 
+/** db_harness_open of dir is refused: no db, err, and (reason not NULL) the reason in the
+ *  error text. out_info (may be NULL) gets what recovery reported. */
+void db_harness_expect_refused_open(const char *dir, billord_err err, const char *reason,
+                                    billord_db_recovery *out_info);
+
 /** A RenewInstance of one week with a ClientToken; request id derived from token. */
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,
                                  int64_t now_ms);

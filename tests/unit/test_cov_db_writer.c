@@ -341,6 +341,23 @@ static void caller_wait_blocked(caller *c)
     cr_assert(eq(int, asleep, 5), "the caller never blocked");
 }
 
+/* One renewal on its own thread, held in the sync of its batch until gate_release. */
+static caller *caller_held_at(gate_fs *gate, billord_db *db, const char *token_prefix)
+{
+    gate_arm(gate);
+    caller *c = caller_start(db, token_prefix, 1);
+    gate_wait_holding(gate);
+    return c;
+}
+
+/* A caller of count renewals, once it waits for its answer. */
+static caller *caller_blocked(billord_db *db, const char *token_prefix, size_t count)
+{
+    caller *c = caller_start(db, token_prefix, count);
+    caller_wait_blocked(c);
+    return c;
+}
+
 static void caller_join(caller *c)
 {
     pthread_join(c->thread, NULL);
@@ -611,11 +628,8 @@ Test(cov_db_writer, a_batch_queued_before_a_fail_stop_is_answered_unavailable)
     log_capture *log = log_new();
     billord_db_config config = config_for(dir, BILLORD_LMDB_NOMETASYNC, &gate->table, 0, log);
     billord_db *db = open_config(&config, NULL);
-    gate_arm(gate);
-    caller *first = caller_start(db, "held", 1);
-    gate_wait_holding(gate);
-    caller *queued = caller_start(db, "queued", 1);
-    caller_wait_blocked(queued);
+    caller *first = caller_held_at(gate, db, "held");
+    caller *queued = caller_blocked(db, "queued", 1);
     gate_release(gate, EIO);
     caller_join(first);
     caller_join(queued);
@@ -643,14 +657,10 @@ Test(cov_db_writer, the_queue_is_taken_in_batches_of_at_most_the_batch_limit)
     gate_fs *gate = gate_new();
     billord_db_config config = config_for(dir, BILLORD_LMDB_NOMETASYNC, &gate->table, 0, NULL);
     billord_db *db = open_config(&config, NULL);
-    gate_arm(gate);
-    caller *first = caller_start(db, "one", 1);
-    gate_wait_holding(gate);
+    caller *first = caller_held_at(gate, db, "one");
     /* 1200 commands in flight at once: the in-flight table chains tokens in its buckets. */
-    caller *a = caller_start(db, "many-a", PER_CALLER);
-    caller *b = caller_start(db, "many-b", PER_CALLER);
-    caller_wait_blocked(a);
-    caller_wait_blocked(b);
+    caller *a = caller_blocked(db, "many-a", PER_CALLER);
+    caller *b = caller_blocked(db, "many-b", PER_CALLER);
     /* Each token is in flight: a duplicate is answered at once. */
     billord_err err = BILLORD_OK;
     billord_outcome twin = renew(db, "i-crash0000", "many-a-7", &err);
@@ -695,9 +705,7 @@ Test(cov_db_writer, a_signal_does_not_cut_a_callers_wait_short)
     gate_fs *gate = gate_new();
     billord_db_config config = config_for(dir, BILLORD_LMDB_NOMETASYNC, &gate->table, 0, NULL);
     billord_db *db = open_config(&config, NULL);
-    gate_arm(gate);
-    caller *c = caller_start(db, "signalled", 1);
-    gate_wait_holding(gate);
+    caller *c = caller_held_at(gate, db, "signalled");
     caller_wait_blocked(c);
     for (int i = 0; i < 5; i++) {
         pthread_kill(c->thread, SIGUSR1);
@@ -731,11 +739,8 @@ Test(cov_db_writer, a_db_in_use_refuses_a_seed_and_close_drains_the_queue_refusi
     billord_db_config config = config_for(dir, BILLORD_LMDB_NOMETASYNC, &gate->table, 0, NULL);
     config.queue_commands = 1;
     billord_db *db = open_config(&config, NULL);
-    gate_arm(gate);
-    caller *held = caller_start(db, "held", 1);
-    gate_wait_holding(gate);
-    caller *queued = caller_start(db, "queued", 1);
-    caller_wait_blocked(queued);
+    caller *held = caller_held_at(gate, db, "held");
+    caller *queued = caller_blocked(db, "queued", 1);
 
     /* A command waits in the queue (no batch has completed yet): no seed. */
     billord_fixture fixture = db_harness_fixture("tests/fixtures/crash.json");
@@ -818,6 +823,15 @@ Test(cov_db_writer, a_read_is_answered_without_the_queue)
 
 /* ---- open's refusals ----------------------------------------------------------------- */
 
+/* Without the fault (LMDB's is disarmed), the seeded store opens as it was. */
+static void expect_seeded_store_opens(void)
+{
+    faulty_lmdb_reset();
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    cr_expect(eq(i64, db_harness_order_count(db), 0));
+    billord_db_close(db);
+}
+
 Test(cov_db_writer, open_refuses_bad_arguments)
 {
     billord_db_config config = config_for(dir, BILLORD_LMDB_NOMETASYNC, NULL, 0, NULL);
@@ -863,17 +877,10 @@ Test(cov_db_writer, open_refuses_a_log_directory_it_cannot_create)
     char probe[TEMPDIR_PATH_BYTES];
     tempdir_join(probe, dir, "probe");
     cr_assert(mkdir(probe, 0755) != 0, "the directory stayed writable");
-    billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    db_harness_expect_refused_open(dir, BILLORD_E_IO, "/wal: cannot create", NULL);
     db_harness_permission_checks(false);
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_IO));
-    cr_expect(strstr(info.error_text, "/wal: cannot create") != NULL, "%s", info.error_text);
     cr_assert(eq(int, chmod(dir, 0755), 0));
-    db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    cr_expect(eq(i64, db_harness_order_count(db), 0));
-    billord_db_close(db);
+    expect_seeded_store_opens();
 }
 
 Test(cov_db_writer, open_refuses_when_lmdb_cannot_say_what_it_applied)
@@ -889,15 +896,9 @@ Test(cov_db_writer, open_refuses_when_lmdb_cannot_say_what_it_applied)
     billord_engine_close(engine);
 
     faulty_lmdb_fail_at(begins + 1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, &err);
+    db_harness_expect_refused_open(dir, BILLORD_E_IO, NULL, NULL);
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_IO));
-    faulty_lmdb_reset();
-    db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    cr_expect(eq(i64, db_harness_order_count(db), 0));
-    billord_db_close(db);
+    expect_seeded_store_opens();
 }
 
 Test(cov_db_writer, open_refuses_when_its_threads_cannot_start)
@@ -923,17 +924,9 @@ Test(cov_db_writer, open_refuses_when_its_threads_cannot_start)
 Test(cov_db_writer, open_refuses_a_state_lmdb_cannot_open)
 {
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_OPEN), EIO, false);
-    billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    db_harness_expect_refused_open(dir, BILLORD_E_IO, "/state: I/O error", NULL);
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_IO));
-    cr_expect(strstr(info.error_text, "/state: I/O error") != NULL, "%s", info.error_text);
-    faulty_lmdb_reset();
-    db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    cr_expect(eq(i64, db_harness_order_count(db), 0));
-    billord_db_close(db);
+    expect_seeded_store_opens();
 }
 
 Test(cov_db_writer, snapshot_mode_creates_a_missing_data_dir)
