@@ -55,12 +55,7 @@ Test(cov_recovery, a_record_that_is_not_a_batch_stops_recovery)
     cr_assert(eq(int, billord_wal_sync(wal), BILLORD_OK));
     billord_wal_close(wal);
 
-    billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_WAL_CORRUPT));
-    cr_expect(strstr(info.error_text, "does not decode") != NULL, "%s", info.error_text);
+    db_harness_expect_refused_open(dir, BILLORD_E_WAL_CORRUPT, "does not decode", NULL);
 }
 
 Test(cov_recovery, a_log_that_ends_before_the_state_is_refused)
@@ -80,13 +75,8 @@ Test(cov_recovery, a_log_that_ends_before_the_state_is_refused)
     }
     closedir(d);
 
-    billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_WAL_CORRUPT));
-    cr_expect(strstr(info.error_text, "records that were durable are missing") != NULL, "%s",
-              info.error_text);
+    db_harness_expect_refused_open(dir, BILLORD_E_WAL_CORRUPT,
+                                   "records that were durable are missing", NULL);
 }
 
 Test(cov_recovery, a_torn_tail_is_cut_and_reported)
@@ -160,12 +150,8 @@ Test(cov_recovery, a_log_that_no_longer_reaches_back_to_the_state_is_refused)
 {
     renewals_the_state_lost(60);
     billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_WAL_CORRUPT));
-    cr_expect(strstr(info.error_text, "LSN 1 is older than every kept segment") != NULL, "%s",
-              info.error_text);
+    db_harness_expect_refused_open(dir, BILLORD_E_WAL_CORRUPT,
+                                   "LSN 1 is older than every kept segment", &info);
     cr_expect(eq(u64, info.records_replayed, 0));
 }
 
@@ -182,18 +168,14 @@ Test(cov_recovery, a_record_lmdb_cannot_take_stops_recovery_and_changes_nothing)
     faulty_lmdb_fail_at(puts + 1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), MDB_MAP_FULL, true);
 
     billord_db_recovery info;
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, &err);
+    db_harness_expect_refused_open(dir, BILLORD_E_MAP_FULL,
+                                   "log record 1: applying its batch failed", &info);
     cr_expect(faulty_lmdb_failures() >= 1);
     faulty_lmdb_reset();
-    cr_expect(db == NULL);
-    cr_expect(eq(int, err, BILLORD_E_MAP_FULL));
-    cr_expect(strstr(info.error_text, "log record 1: applying its batch failed") != NULL, "%s",
-              info.error_text);
     cr_expect(eq(u64, info.records_replayed, 0));
 
     /* Nothing was applied: a later open replays all three, once. */
-    db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
     cr_expect(eq(u64, info.applied_lsn_before, 0));
     cr_expect(eq(u64, info.commands_replayed, 3));
     cr_expect(eq(i64, db_harness_order_count(db), 3));

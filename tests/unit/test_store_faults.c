@@ -9,6 +9,7 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
 
 #include <billord/db.h>
 
@@ -22,40 +23,56 @@
 
 DB_HARNESS_SUITE(store_faults, faulty_lmdb_reset());
 
-Test(store_faults, an_environment_that_cannot_open_refuses_the_db)
+/* A store whose environment cannot open, or whose schema row cannot be read: the db is
+ * refused, and the refusal changed nothing on disk. */
+typedef struct open_fault {
+    faulty_lmdb_op op;
+    int mdb_rc;
+    billord_err err;
+} open_fault;
+
+ParameterizedTestParameters(store_faults, a_store_that_cannot_open_refuses_the_db)
 {
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_ENV_OPEN), EIO, false);
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, &err);
-    cr_assert(db == NULL);
-    cr_assert(eq(int, err, BILLORD_E_IO));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
+    static open_fault faults[] = {
+        {FAULTY_LMDB_ENV_OPEN, EIO, BILLORD_E_IO},
+        {FAULTY_LMDB_GET, MDB_CORRUPTED, BILLORD_E_CORRUPT},
+    };
+    return cr_make_param_array(open_fault, faults, sizeof faults / sizeof faults[0]);
 }
 
-Test(store_faults, a_schema_row_that_cannot_be_read_refuses_the_db)
+ParameterizedTest(open_fault *fault, store_faults, a_store_that_cannot_open_refuses_the_db)
 {
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), MDB_CORRUPTED, false);
-    billord_err err = BILLORD_OK;
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, &err);
-    cr_assert(db == NULL);
-    cr_assert(eq(int, err, BILLORD_E_CORRUPT));
+    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(fault->op), fault->mdb_rc, false);
+    db_harness_expect_refused_open(dir, fault->err, NULL, NULL);
+    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
-    db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    cr_assert(db != NULL, "the refusal changed nothing on disk");
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    cr_assert(eq(i64, db_harness_order_count(db), 0), "the refusal changed nothing on disk");
     billord_db_close(db);
+}
+
+/* An open db whose renewal (with token) meets an LMDB fault that is then armed: it is
+ * answered ServiceUnavailable. *orders_before: the order count before it. */
+static billord_db *renewal_refused_by(faulty_lmdb_op op, int mdb_rc, bool persistent,
+                                      const char *token, int64_t *orders_before)
+{
+    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
+    *orders_before = db_harness_order_count(db);
+    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(op), mdb_rc, persistent);
+    billord_outcome outcome = db_harness_renew(db, "i-crash0000", token, NOW_MS);
+    cr_assert(eq(int, outcome.code, BILLORD_API_SERVICE_UNAVAILABLE));
+    return db;
 }
 
 Test(store_faults, a_batch_whose_lmdb_commit_fails_stops_the_db_and_a_restart_applies_it_once)
 {
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    int64_t const orders_before = db_harness_order_count(db);
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_COMMIT), EIO, false);
-    billord_outcome outcome = db_harness_renew(db, "i-crash0000", "commit-fails", NOW_MS);
-    cr_assert(eq(int, outcome.code, BILLORD_API_SERVICE_UNAVAILABLE));
+    int64_t orders_before = 0;
+    billord_db *db = renewal_refused_by(FAULTY_LMDB_TXN_COMMIT, EIO, false, "commit-fails",
+                                        &orders_before);
     cr_assert(eq(u64, faulty_lmdb_failures(), 1));
     cr_assert(billord_db_failed(db));
     /* Fail-stop: later writes are refused although LMDB works again. */
-    outcome = db_harness_renew(db, "i-crash0001", "after-the-failure", NOW_MS);
+    billord_outcome outcome = db_harness_renew(db, "i-crash0001", "after-the-failure", NOW_MS);
     cr_assert(eq(int, outcome.code, BILLORD_API_SERVICE_UNAVAILABLE));
     cr_assert(eq(i64, db_harness_order_count(db), orders_before), "nothing was committed");
     billord_db_close(db);
@@ -77,11 +94,9 @@ Test(store_faults, a_batch_whose_lmdb_commit_fails_stops_the_db_and_a_restart_ap
 
 Test(store_faults, a_full_map_answers_service_unavailable_and_stores_nothing)
 {
-    billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    int64_t const orders_before = db_harness_order_count(db);
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), MDB_MAP_FULL, true);
-    billord_outcome outcome = db_harness_renew(db, "i-crash0000", "map-full", NOW_MS);
-    cr_assert(eq(int, outcome.code, BILLORD_API_SERVICE_UNAVAILABLE));
+    int64_t orders_before = 0;
+    billord_db *db = renewal_refused_by(FAULTY_LMDB_PUT, MDB_MAP_FULL, true, "map-full",
+                                        &orders_before);
     cr_assert(faulty_lmdb_failures() >= 1);
     faulty_lmdb_reset();
     cr_assert(eq(i64, db_harness_order_count(db), orders_before));
