@@ -16,6 +16,8 @@
 
 #include <billord/wal_batch.h>
 
+#include "support/batch_codec.h"
+
 #define NOW_MS 1795305600000LL
 
 TestSuite(cov_db_batch, .timeout = 30);
@@ -101,12 +103,8 @@ Test(cov_db_batch, a_command_over_any_limit_is_refused_and_one_at_every_limit_is
     }
 
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    cr_assert(eq(int, billord_wal_batch_encode(&buffer, &at_limits, 1), BILLORD_OK));
     billord_wal_batch batch;
-    cr_assert(eq(int, billord_wal_batch_decode((const uint8_t *)buffer.data, buffer.size, &batch),
-                 BILLORD_OK));
-    cr_assert(eq(sz, batch.count, 1));
+    batch_codec_round_trip(&at_limits, 1, &buffer, &batch);
     const billord_command *back = &batch.commands[0];
     cr_expect(eq(str, (char *)back->account, account_max));
     cr_expect(eq(str, (char *)back->action, action_max));
@@ -134,12 +132,8 @@ Test(cov_db_batch, a_tick_without_account_or_action_round_trips_with_empty_strin
     billord_command commands[2] = {tick, request("acct", "RenewInstance", 0, NULL)};
     commands[1].now_ms = -5;
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    cr_assert(eq(int, billord_wal_batch_encode(&buffer, commands, 2), BILLORD_OK));
     billord_wal_batch batch;
-    cr_assert(eq(int, billord_wal_batch_decode((const uint8_t *)buffer.data, buffer.size, &batch),
-                 BILLORD_OK));
-    cr_assert(eq(sz, batch.count, 2));
+    batch_codec_round_trip(commands, 2, &buffer, &batch);
     cr_expect(eq(int, batch.commands[0].kind, BILLORD_COMMAND_TICK));
     cr_expect(eq(i64, batch.commands[0].now_ms, NOW_MS));
     cr_expect(eq(str, (char *)batch.commands[0].account, ""));

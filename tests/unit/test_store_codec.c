@@ -7,10 +7,12 @@
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
+#include <criterion/parameterized.h>
 
 #include <billord/wal_batch.h>
 
 #include "store/codec.h"
+#include "support/batch_codec.h"
 
 static billord_instance sample_instance(void)
 {
@@ -56,36 +58,8 @@ static billord_order sample_order(void)
     return order;
 }
 
-Test(store_codec, instance_round_trips, .timeout = 5)
+static billord_account sample_account(void)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    billord_instance instance = sample_instance();
-    billord__encode_instance(&buffer, &instance);
-    billord_instance decoded;
-    cr_assert(eq(int, billord__decode_instance(buffer.data, buffer.size, instance.id, &decoded),
-                 BILLORD_OK));
-    cr_assert(memcmp(&decoded, &instance, sizeof instance) == 0);
-    msgpack_sbuffer_destroy(&buffer);
-}
-
-Test(store_codec, order_round_trips, .timeout = 5)
-{
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    billord_order order = sample_order();
-    billord__encode_order(&buffer, &order);
-    billord_order decoded;
-    cr_assert(eq(int, billord__decode_order(buffer.data, buffer.size, order.id, &decoded),
-                 BILLORD_OK));
-    cr_assert(memcmp(&decoded, &order, sizeof order) == 0);
-    msgpack_sbuffer_destroy(&buffer);
-}
-
-Test(store_codec, account_round_trips, .timeout = 5)
-{
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
     billord_account account;
     memset(&account, 0, sizeof account);
     strcpy(account.id, "1234567890123456");
@@ -99,19 +73,12 @@ Test(store_codec, account_round_trips, .timeout = 5)
     strcpy(account.access_keys[0].secret, "demo-secret-0001");
     strcpy(account.access_keys[1].id, "k2");
     strcpy(account.access_keys[1].secret, "s2");
-    billord__encode_account(&buffer, &account);
-    billord_account decoded;
-    cr_assert(eq(int, billord__decode_account(buffer.data, buffer.size, account.id, &decoded),
-                 BILLORD_OK));
-    cr_assert(memcmp(&decoded, &account, sizeof account) == 0);
-    msgpack_sbuffer_destroy(&buffer);
+    return account;
 }
 
-Test(store_codec, token_round_trips, .timeout = 5)
+static billord_token_record sample_token(void)
 {
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    static billord_token_record token, decoded;
+    billord_token_record token;
     memset(&token, 0, sizeof token);
     memset(token.fingerprint, 0xab, sizeof token.fingerprint);
     token.canonical_bytes = 7;
@@ -122,36 +89,144 @@ Test(store_codec, token_round_trips, .timeout = 5)
     strcpy(token.request_id, "473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E");
     token.order_id = 0;
     token.created_ms = 1795305600000LL;
-    billord__encode_token(&buffer, &token);
-    memset(&decoded, 0, sizeof decoded);
-    cr_assert(eq(int, billord__decode_token(buffer.data, buffer.size, &decoded), BILLORD_OK));
-    cr_assert(memcmp(&decoded, &token, sizeof token) == 0);
+    return token;
+}
+
+/* The records with a key of their own and a codec: each kind's sample, encoded, decoded. */
+typedef enum record_kind { RECORD_INSTANCE, RECORD_ORDER, RECORD_ACCOUNT, RECORD_TOKEN } record_kind;
+
+typedef union record {
+    billord_instance instance;
+    billord_order order;
+    billord_account account;
+    billord_token_record token;
+} record;
+
+static size_t record_bytes(record_kind kind)
+{
+    switch (kind) {
+    case RECORD_INSTANCE:
+        return sizeof(billord_instance);
+    case RECORD_ORDER:
+        return sizeof(billord_order);
+    case RECORD_ACCOUNT:
+        return sizeof(billord_account);
+    case RECORD_TOKEN:
+        break;
+    }
+    return sizeof(billord_token_record);
+}
+
+/* The sample of kind, zero around its fields (records are compared byte for byte). */
+static void sample_of(record_kind kind, record *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (kind) {
+    case RECORD_INSTANCE:
+        out->instance = sample_instance();
+        break;
+    case RECORD_ORDER:
+        out->order = sample_order();
+        break;
+    case RECORD_ACCOUNT:
+        out->account = sample_account();
+        break;
+    case RECORD_TOKEN:
+        out->token = sample_token();
+        break;
+    }
+}
+
+/* buffer (initialised here; the caller destroys it) = the encoding of the sample of kind. */
+static void encode_sample(record_kind kind, const record *sample, msgpack_sbuffer *buffer)
+{
+    msgpack_sbuffer_init(buffer);
+    switch (kind) {
+    case RECORD_INSTANCE:
+        billord__encode_instance(buffer, &sample->instance);
+        break;
+    case RECORD_ORDER:
+        billord__encode_order(buffer, &sample->order);
+        break;
+    case RECORD_ACCOUNT:
+        billord__encode_account(buffer, &sample->account);
+        break;
+    case RECORD_TOKEN:
+        billord__encode_token(buffer, &sample->token);
+        break;
+    }
+}
+
+/* Decode bytes as a record of kind under the sample's key into *out (zeroed first). */
+static billord_err decode_as(record_kind kind, const record *sample, const char *bytes,
+                             size_t bytes_len, record *out)
+{
+    memset(out, 0, sizeof *out);
+    switch (kind) {
+    case RECORD_INSTANCE:
+        return billord__decode_instance(bytes, bytes_len, sample->instance.id, &out->instance);
+    case RECORD_ORDER:
+        return billord__decode_order(bytes, bytes_len, sample->order.id, &out->order);
+    case RECORD_ACCOUNT:
+        return billord__decode_account(bytes, bytes_len, sample->account.id, &out->account);
+    case RECORD_TOKEN:
+        break;
+    }
+    return billord__decode_token(bytes, bytes_len, &out->token);
+}
+
+/* The parameters of a test run once per record kind. */
+#define FOR_EVERY_RECORD_KIND(test_name)                                                    \
+    ParameterizedTestParameters(store_codec, test_name)                                     \
+    {                                                                                       \
+        static record_kind kinds[] = {RECORD_INSTANCE, RECORD_ORDER, RECORD_ACCOUNT,        \
+                                      RECORD_TOKEN};                                        \
+        return cr_make_param_array(record_kind, kinds, sizeof kinds / sizeof kinds[0]);     \
+    }
+
+/* The sample of kind, and its encoding in buffer (initialised here; the caller destroys it). */
+static void encoded_sample(record_kind kind, record *sample, msgpack_sbuffer *buffer)
+{
+    sample_of(kind, sample);
+    encode_sample(kind, sample, buffer);
+}
+
+FOR_EVERY_RECORD_KIND(every_record_round_trips)
+
+ParameterizedTest(record_kind *kind, store_codec, every_record_round_trips, .timeout = 5)
+{
+    static record sample, decoded;
+    msgpack_sbuffer buffer;
+    encoded_sample(*kind, &sample, &buffer);
+    cr_assert(eq(int, decode_as(*kind, &sample, buffer.data, buffer.size, &decoded), BILLORD_OK));
+    cr_assert(memcmp(&decoded, &sample, record_bytes(*kind)) == 0);
     msgpack_sbuffer_destroy(&buffer);
 }
 
-Test(store_codec, every_truncation_of_a_record_is_corrupt, .timeout = 10)
+FOR_EVERY_RECORD_KIND(every_truncation_of_a_record_is_corrupt)
+
+ParameterizedTest(record_kind *kind, store_codec, every_truncation_of_a_record_is_corrupt,
+                  .timeout = 10)
 {
+    static record sample, decoded;
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    billord_order order = sample_order();
-    billord__encode_order(&buffer, &order);
+    encoded_sample(*kind, &sample, &buffer);
     for (size_t cut = 0; cut < buffer.size; cut++) {
-        billord_order decoded;
-        cr_expect(eq(int, billord__decode_order(buffer.data, cut, order.id, &decoded),
+        cr_expect(eq(int, decode_as(*kind, &sample, buffer.data, cut, &decoded),
                      BILLORD_E_CORRUPT), "cut at %zu", cut);
     }
     msgpack_sbuffer_destroy(&buffer);
 }
 
-Test(store_codec, trailing_bytes_are_corrupt, .timeout = 5)
+FOR_EVERY_RECORD_KIND(trailing_bytes_are_corrupt)
+
+ParameterizedTest(record_kind *kind, store_codec, trailing_bytes_are_corrupt, .timeout = 5)
 {
+    static record sample, decoded;
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    billord_instance instance = sample_instance();
-    billord__encode_instance(&buffer, &instance);
+    encoded_sample(*kind, &sample, &buffer);
     msgpack_sbuffer_write(&buffer, "\xc0", 1);
-    billord_instance decoded;
-    cr_assert(eq(int, billord__decode_instance(buffer.data, buffer.size, instance.id, &decoded),
+    cr_assert(eq(int, decode_as(*kind, &sample, buffer.data, buffer.size, &decoded),
                  BILLORD_E_CORRUPT));
     msgpack_sbuffer_destroy(&buffer);
 }
@@ -192,12 +267,8 @@ Test(store_codec, batch_payload_round_trips, .timeout = 5)
         {.kind = BILLORD_COMMAND_TICK, .now_ms = -1, .account = "", .action = "",
          .param_count = 0, .params = NULL}};
     msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    cr_assert(eq(int, billord_wal_batch_encode(&buffer, commands, 2), BILLORD_OK));
     billord_wal_batch batch;
-    cr_assert(eq(int, billord_wal_batch_decode((const uint8_t *)buffer.data, buffer.size, &batch),
-                 BILLORD_OK));
-    cr_assert(eq(sz, batch.count, 2));
+    batch_codec_round_trip(commands, 2, &buffer, &batch);
     cr_assert(eq(int, batch.commands[0].kind, BILLORD_COMMAND_REQUEST));
     cr_assert(eq(i64, batch.commands[0].now_ms, 1795305600000LL));
     cr_assert(eq(str, batch.commands[0].request_id, "473469C7-AA6F-4DC5-B3DB-A3DC0DE3C83E"));
