@@ -115,15 +115,30 @@ static billord_err collect(uint64_t lsn, const uint8_t *payload, uint32_t payloa
     return BILLORD_OK;
 }
 
+#define ANY_COUNT UINT64_MAX
+
+/* A scan of wal from LSN 1 answers err after count records (ANY_COUNT: not checked), every
+ * record it delivered intact; error_part (unless NULL) is in the log's last error. */
+static void expect_scan(billord_wal *wal, billord_err err, uint64_t count, const char *error_part)
+{
+    collected c = {0};
+    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), err), "%s",
+              billord_wal_last_error(wal));
+    if (count != ANY_COUNT) {
+        cr_assert(eq(u64, c.count, count));
+    }
+    cr_assert(eq(u64, c.bad_count, 0));
+    if (error_part != NULL) {
+        cr_assert(strstr(billord_wal_last_error(wal), error_part) != NULL, "%s",
+                  billord_wal_last_error(wal));
+    }
+}
+
 /* Reopen with the real file system and check records 1..lsn_last are all there. */
 static void expect_log_holds(uint64_t lsn_last)
 {
     billord_wal *wal = open_ok(NULL, NULL);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_OK), "%s",
-              billord_wal_last_error(wal));
-    cr_assert(eq(u64, c.count, lsn_last));
-    cr_assert(eq(u64, c.bad_count, 0));
+    expect_scan(wal, BILLORD_OK, lsn_last, NULL);
     cr_assert(eq(u64, billord_wal_last_lsn(wal), lsn_last));
     billord_wal_close(wal);
 }
@@ -157,6 +172,27 @@ static uint32_t make_log(uint64_t *lsns, uint32_t capacity)
     uint32_t count = live_segments(lsns, capacity);
     cr_assert(count >= 3u, "%u segments", count);
     return count;
+}
+
+/* make_log's log, open again: a test then changes its files behind its back. */
+static billord_wal *reopened_log(uint64_t *lsns)
+{
+    make_log(lsns, 64);
+    return open_ok(NULL, NULL);
+}
+
+/* Append records *lsn + 1, ... until the log refuses one or lsn_max is reached; *lsn is
+ * the LSN of the last record tried. */
+static billord_err append_until_refused(billord_wal *wal, uint64_t *lsn, uint64_t lsn_max)
+{
+    uint8_t payload[PAYLOAD_BYTES];
+    billord_err err = BILLORD_OK;
+    while (err == BILLORD_OK && *lsn < lsn_max) {
+        payload_fill(payload, ++*lsn);
+        uint64_t got = 0;
+        err = billord_wal_append(wal, payload, PAYLOAD_BYTES, &got);
+    }
+    return err;
 }
 
 static void copy_file(const char *from, const char *to)
@@ -322,13 +358,7 @@ Test(cov_wal_recovery, a_log_at_the_segment_limit_refuses_to_rotate, .timeout = 
     cr_assert(eq(int, billord_wal_sync(wal), BILLORD_OK));
     free(big);
     /* Fill the new segment until it must rotate. */
-    uint8_t payload[PAYLOAD_BYTES];
-    billord_err err = BILLORD_OK;
-    while (err == BILLORD_OK && lsn < last_lsn_first + 1000u) {
-        payload_fill(payload, ++lsn);
-        uint64_t got = 0;
-        err = billord_wal_append(wal, payload, PAYLOAD_BYTES, &got);
-    }
+    billord_err err = append_until_refused(wal, &lsn, last_lsn_first + 1000u);
     cr_assert(eq(int, err, BILLORD_E_WAL_FAILED), "%s", billord_err_name(err));
     cr_assert(eq(str, (char *)billord_wal_last_error(wal), "too many live segments (retire some)"));
     billord_wal_close(wal);
@@ -354,14 +384,8 @@ Test(cov_wal_recovery, a_segment_list_that_cannot_grow_fails_the_rotation)
     uint32_t const count = make_log(lsns, 64);
     billord_wal *wal = open_ok(NULL, NULL);
     faulty_alloc_fail_at(1, false, false);
-    uint8_t payload[PAYLOAD_BYTES];
-    billord_err err = BILLORD_OK;
     uint64_t lsn = 100;
-    while (err == BILLORD_OK && lsn < 200u) {
-        payload_fill(payload, ++lsn);
-        uint64_t got = 0;
-        err = billord_wal_append(wal, payload, PAYLOAD_BYTES, &got);
-    }
+    billord_err err = append_until_refused(wal, &lsn, 200u);
     uint64_t failures = faulty_alloc_failures();
     faulty_alloc_reset();
     cr_assert(eq(int, err, BILLORD_E_WAL_FAILED), "%s", billord_err_name(err));
@@ -437,14 +461,8 @@ Test(cov_wal_recovery, a_rotation_that_fails_fails_the_append)
     billord_wal *wal = open_ok(NULL, faulty_fs_table(fs));
     append_synced(wal, 1, 10);
     faulty_fs_fail_at(fs, 1, FAULTY_MASK(FAULTY_OP_RENAME), FAULTY_EIO, false);
-    uint8_t payload[PAYLOAD_BYTES];
-    billord_err err = BILLORD_OK;
     uint64_t lsn = 10;
-    while (err == BILLORD_OK && lsn < 100u) {
-        payload_fill(payload, ++lsn);
-        uint64_t got = 0;
-        err = billord_wal_append(wal, payload, PAYLOAD_BYTES, &got);
-    }
+    billord_err err = append_until_refused(wal, &lsn, 100u);
     cr_assert(eq(int, err, BILLORD_E_WAL_FAILED), "%s", billord_err_name(err));
     cr_assert(eq(u64, faulty_fs_failures(fs), 1));
     cr_assert(billord_wal_failed(wal));
@@ -485,11 +503,7 @@ Test(cov_wal_recovery, a_segment_that_cannot_move_to_the_archive_fails_the_log)
     retire_with_fault(FAULTY_OP_RENAME, "rename ");
     /* Every record is still in the live directory or the archive. */
     billord_wal *wal = open_ok(archive_dir, NULL);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_OK), "%s",
-              billord_wal_last_error(wal));
-    cr_assert(eq(u64, c.count, 100));
-    cr_assert(eq(u64, c.bad_count, 0));
+    expect_scan(wal, BILLORD_OK, 100, NULL);
     billord_wal_close(wal);
 }
 
@@ -531,8 +545,7 @@ Test(cov_wal_recovery, a_scan_stops_at_the_durable_lsn)
 Test(cov_wal_recovery, a_callback_error_stops_the_scan_with_its_value)
 {
     uint64_t lsns[64];
-    make_log(lsns, 64);
-    billord_wal *wal = open_ok(NULL, NULL);
+    billord_wal *wal = reopened_log(lsns);
     collected c = {.stop_at_lsn = 3};
     cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_CORRUPT));
     cr_assert(eq(u64, c.count, 2));
@@ -542,31 +555,23 @@ Test(cov_wal_recovery, a_callback_error_stops_the_scan_with_its_value)
 Test(cov_wal_recovery, a_segment_removed_after_open_fails_the_scan)
 {
     uint64_t lsns[64];
-    make_log(lsns, 64);
-    billord_wal *wal = open_ok(NULL, NULL);
+    billord_wal *wal = reopened_log(lsns);
     char path[TEMPDIR_PATH_BYTES];
     segment_file(path, wal_dir, lsns[0]);
     cr_assert(unlink(path) == 0);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_IO));
-    cr_assert(eq(u64, c.count, 0));
-    cr_assert(strstr(billord_wal_last_error(wal), path) != NULL, "%s", billord_wal_last_error(wal));
+    expect_scan(wal, BILLORD_E_IO, 0, path);
     billord_wal_close(wal);
 }
 
 Test(cov_wal_recovery, a_segment_damaged_after_open_fails_the_scan)
 {
     uint64_t lsns[64];
-    make_log(lsns, 64);
-    billord_wal *wal = open_ok(NULL, NULL);
+    billord_wal *wal = reopened_log(lsns);
     char path[TEMPDIR_PATH_BYTES];
     segment_file(path, wal_dir, lsns[1]);
     /* Inside the first record's payload. */
     flip_byte(path, BILLORD_WAL_SEGMENT_HEADER_BYTES + BILLORD_WAL_RECORD_HEADER_BYTES + 5);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_WAL_CORRUPT));
-    cr_assert(eq(u64, c.count, lsns[1] - 1u));
-    cr_assert(strstr(billord_wal_last_error(wal), path) != NULL, "%s", billord_wal_last_error(wal));
+    expect_scan(wal, BILLORD_E_WAL_CORRUPT, lsns[1] - 1u, path);
     billord_wal_close(wal);
 }
 
@@ -574,36 +579,27 @@ Test(cov_wal_recovery, a_segment_damaged_after_open_fails_the_scan)
 Test(cov_wal_recovery, a_torn_record_in_an_earlier_segment_fails_the_scan)
 {
     uint64_t lsns[64];
-    make_log(lsns, 64);
-    billord_wal *wal = open_ok(NULL, NULL);
+    billord_wal *wal = reopened_log(lsns);
     char path[TEMPDIR_PATH_BYTES];
     segment_file(path, wal_dir, lsns[0]);
     /* The last record of segment 0 loses its end. */
     uint64_t const record_bytes = billord__wal_record_bytes(PAYLOAD_BYTES);
     uint64_t const last_end = BILLORD_WAL_SEGMENT_HEADER_BYTES + (lsns[1] - 1u) * record_bytes;
     cr_assert(truncate(path, (off_t)(last_end - 10u)) == 0);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_WAL_CORRUPT), "%s",
-              billord_wal_last_error(wal));
-    cr_assert(strstr(billord_wal_last_error(wal), path) != NULL, "%s", billord_wal_last_error(wal));
+    expect_scan(wal, BILLORD_E_WAL_CORRUPT, ANY_COUNT, path);
     billord_wal_close(wal);
 }
 
 Test(cov_wal_recovery, a_segment_replaced_after_open_fails_the_scan)
 {
     uint64_t lsns[64];
-    make_log(lsns, 64);
-    billord_wal *wal = open_ok(NULL, NULL);
+    billord_wal *wal = reopened_log(lsns);
     char first[TEMPDIR_PATH_BYTES];
     char second[TEMPDIR_PATH_BYTES];
     segment_file(first, wal_dir, lsns[0]);
     segment_file(second, wal_dir, lsns[1]);
     copy_file(second, first);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_WAL_CORRUPT));
-    cr_assert(eq(u64, c.count, 0));
-    cr_assert(strstr(billord_wal_last_error(wal), "segment does not continue the previous one")
-              != NULL, "%s", billord_wal_last_error(wal));
+    expect_scan(wal, BILLORD_E_WAL_CORRUPT, 0, "segment does not continue the previous one");
     billord_wal_close(wal);
 }
 
@@ -625,11 +621,8 @@ Test(cov_wal_recovery, a_gap_between_archive_and_live_log_fails_the_scan)
     char second[TEMPDIR_PATH_BYTES];
     segment_file(second, archive_dir, lsns[1]);
     cr_assert(unlink(second) == 0);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_E_WAL_CORRUPT));
-    cr_assert(eq(u64, c.count, lsns[1] - 1u));
-    cr_assert(strstr(billord_wal_last_error(wal), "segment does not continue the previous one")
-              != NULL, "%s", billord_wal_last_error(wal));
+    expect_scan(wal, BILLORD_E_WAL_CORRUPT, lsns[1] - 1u,
+                "segment does not continue the previous one");
     /* From inside the live log the archive is not read at all. */
     collected live = {0};
     cr_assert(eq(int, billord_wal_scan(wal, lsns[2] + 1u, collect, &live), BILLORD_OK));
@@ -648,11 +641,7 @@ Test(cov_wal_recovery, an_archived_copy_of_a_live_segment_is_skipped)
     segment_file(live, wal_dir, lsns[2]);
     segment_file(copy, archive_dir, lsns[2]);
     copy_file(live, copy);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_OK), "%s",
-              billord_wal_last_error(wal));
-    cr_assert(eq(u64, c.count, 100));
-    cr_assert(eq(u64, c.bad_count, 0));
+    expect_scan(wal, BILLORD_OK, 100, NULL);
     billord_wal_close(wal);
 }
 
@@ -862,10 +851,6 @@ Test(cov_wal_recovery, a_scan_reads_up_to_a_torn_tail_in_the_last_segment)
     cr_assert(fseek(file, end, SEEK_SET) == 0);
     cr_assert(eq(sz, fwrite("\x33\x00\x00\x00torn", 1, 8, file), 8));
     fclose(file);
-    collected c = {0};
-    cr_assert(eq(int, billord_wal_scan(wal, 1, collect, &c), BILLORD_OK), "%s",
-              billord_wal_last_error(wal));
-    cr_assert(eq(u64, c.count, 100));
-    cr_assert(eq(u64, c.bad_count, 0));
+    expect_scan(wal, BILLORD_OK, 100, NULL);
     billord_wal_close(wal);
 }
