@@ -69,6 +69,14 @@ static void write_file(const char *path, const void *bytes, size_t bytes_len)
     cr_assert(eq(int, fclose(file), 0));
 }
 
+/* In dir: a path where nothing is, and a file of one byte. */
+static void missing_and_file(char missing[TEMPDIR_PATH_BYTES], char file[TEMPDIR_PATH_BYTES])
+{
+    tempdir_join(missing, dir, "missing");
+    tempdir_join(file, dir, "file");
+    write_file(file, "x", 1);
+}
+
 static uint64_t file_size(const char *path)
 {
     struct stat st;
@@ -271,21 +279,32 @@ static void *pester_main(void *arg)
     return NULL;
 }
 
-Test(cov_wal_fs, posix_open_is_retried_when_a_signal_interrupts_it)
+/* posix()->open of a FIFO's reading end, which blocks until a writer comes, while another
+ * thread signals this one; the writer comes after signals_before_writer signals (0: never).
+ * Returns the descriptor, *out_errno the errno after the open. */
+static int open_fifo_while_signalled(uint32_t signals_before_writer, int *out_errno)
 {
     char fifo[TEMPDIR_PATH_BYTES];
     tempdir_join(fifo, dir, "fifo");
     cr_assert(eq(int, mkfifo(fifo, 0600), 0));
     interrupt_blocking_calls_with_sigusr2();
-    pester p = {.target = pthread_self(), .fifo_path = fifo, .signals_before_writer = 30};
+    pester p = {.target = pthread_self(), .fifo_path = fifo,
+                .signals_before_writer = signals_before_writer};
     atomic_init(&p.stop, false);
     pthread_t thread;
     cr_assert(eq(int, pthread_create(&thread, NULL, pester_main, &p), 0));
-    /* Blocks until the writer comes; the signals before it interrupt the open. */
     int fd = posix()->open(posix()->fs_ctx, fifo, O_RDONLY, 0);
-    int open_errno = errno;
+    *out_errno = errno;
     atomic_store(&p.stop, true);
     pthread_join(thread, NULL);
+    return fd;
+}
+
+Test(cov_wal_fs, posix_open_is_retried_when_a_signal_interrupts_it)
+{
+    /* Blocks until the writer comes; the signals before it interrupt the open. */
+    int open_errno = 0;
+    int fd = open_fifo_while_signalled(30, &open_errno);
     cr_assert(fd >= 0, "open failed: %s", strerror(open_errno));
     char byte = 0;
     cr_expect(eq(long, (long)read(fd, &byte, 1), 1));
@@ -296,19 +315,9 @@ Test(cov_wal_fs, posix_open_is_retried_when_a_signal_interrupts_it)
 
 Test(cov_wal_fs, posix_open_gives_up_after_a_storm_of_interruptions)
 {
-    char fifo[TEMPDIR_PATH_BYTES];
-    tempdir_join(fifo, dir, "fifo");
-    cr_assert(eq(int, mkfifo(fifo, 0600), 0));
-    interrupt_blocking_calls_with_sigusr2();
-    pester p = {.target = pthread_self(), .fifo_path = fifo, .signals_before_writer = 0};
-    atomic_init(&p.stop, false);
-    pthread_t thread;
-    cr_assert(eq(int, pthread_create(&thread, NULL, pester_main, &p), 0));
     /* No writer ever comes: every attempt is interrupted, and the bound ends the retries. */
-    int fd = posix()->open(posix()->fs_ctx, fifo, O_RDONLY, 0);
-    int open_errno = errno;
-    atomic_store(&p.stop, true);
-    pthread_join(thread, NULL);
+    int open_errno = 0;
+    int fd = open_fifo_while_signalled(0, &open_errno);
     cr_assert(eq(int, fd, -1));
     cr_expect(eq(int, open_errno, EINTR));
     cr_expect(atomic_load(&signals_caught) >= 1000u, "caught %u", atomic_load(&signals_caught));
@@ -346,9 +355,7 @@ Test(cov_wal_fs, posix_fsync_dir_needs_a_directory)
 {
     char missing[TEMPDIR_PATH_BYTES];
     char file[TEMPDIR_PATH_BYTES];
-    tempdir_join(missing, dir, "missing");
-    tempdir_join(file, dir, "file");
-    write_file(file, "x", 1);
+    missing_and_file(missing, file);
     cr_expect(eq(int, posix()->fsync_dir(posix()->fs_ctx, dir), 0));
     errno = 0;
     cr_expect(eq(int, posix()->fsync_dir(posix()->fs_ctx, missing), -1));
@@ -402,11 +409,9 @@ Test(cov_wal_fs, posix_list_dir_lists_entries_stops_on_request_and_fails_without
 
 Test(cov_wal_fs, posix_is_dir_only_for_directories)
 {
-    char file[TEMPDIR_PATH_BYTES];
     char missing[TEMPDIR_PATH_BYTES];
-    tempdir_join(file, dir, "file");
-    tempdir_join(missing, dir, "missing");
-    write_file(file, "x", 1);
+    char file[TEMPDIR_PATH_BYTES];
+    missing_and_file(missing, file);
     cr_expect(eq(int, posix()->is_dir(posix()->fs_ctx, dir), 1));
     cr_expect(eq(int, posix()->is_dir(posix()->fs_ctx, file), 0));
     cr_expect(eq(int, posix()->is_dir(posix()->fs_ctx, missing), 0));
@@ -437,9 +442,7 @@ Test(cov_wal_fs, a_log_in_a_missing_directory_or_in_a_file_is_an_io_error)
 {
     char missing[TEMPDIR_PATH_BYTES];
     char file[TEMPDIR_PATH_BYTES];
-    tempdir_join(missing, dir, "missing");
-    tempdir_join(file, dir, "file");
-    write_file(file, "x", 1);
+    missing_and_file(missing, file);
     billord_wal_recovery info;
     cr_expect(eq(int, open_log(missing, NULL, &info), BILLORD_E_IO));
     cr_expect(strstr(info.error_text, "list wal directory") != NULL, "%s", info.error_text);
