@@ -98,6 +98,29 @@ static void expect_batch_failed(const billord_command *commands, const billord_o
     }
 }
 
+/* Submit the batch to h's engine with the call_index-th call of the ops in op_mask failing
+ * with mdb_rc: the batch answers err and the fault was met once (then it is disarmed). */
+static void submit_with_fault(const billord_command *commands, size_t count, uint64_t applied_lsn,
+                              uint64_t call_index, uint32_t op_mask, int mdb_rc, billord_err err,
+                              billord_outcome *outcomes)
+{
+    faulty_lmdb_fail_at(call_index, op_mask, mdb_rc, false);
+    billord_err got = billord_engine_submit(h.engine, commands, count, applied_lsn, NULL, outcomes,
+                                            NULL);
+    uint64_t failures = faulty_lmdb_failures();
+    faulty_lmdb_reset();
+    cr_assert(eq(int, got, err), "call %llu", (unsigned long long)call_index);
+    cr_assert(eq(u64, failures, 1), "call %llu", (unsigned long long)call_index);
+}
+
+/* The engine's clock (the time of the last committed batch). */
+static int64_t engine_clock_ms(void)
+{
+    int64_t clock = 0;
+    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock), BILLORD_OK));
+    return clock;
+}
+
 /* ---- a failure before any write: this command only --------------------------------- */
 
 typedef struct read_fault {
@@ -128,11 +151,8 @@ ParameterizedTest(read_fault *fault, cov_token_faults,
     };
     billord_outcome outcomes[2];
     /* The first read of a command with a token is its token record. */
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), fault->mdb_rc, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, commands, 2, 0, NULL, outcomes, NULL),
-                 BILLORD_OK));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
+    submit_with_fault(commands, 2, 0, 1, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), fault->mdb_rc,
+                      BILLORD_OK, outcomes);
     cr_expect(eq(int, outcomes[0].code, fault->code));
     cr_expect(not(outcomes[0].has_order_id));
     cr_expect(not(outcomes[0].idempotent_replay));
@@ -163,11 +183,8 @@ Test(cov_token_faults, a_read_that_fails_after_the_order_id_is_taken_gives_the_i
     billord_outcome outcomes[2];
     /* Reads of a renewal: its token, the instance, the account, the price; then the order
      * id is taken and the payment rereads the account (the fifth read). */
-    faulty_lmdb_fail_at(5, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), EIO, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, commands, 2, 0, NULL, outcomes, NULL),
-                 BILLORD_OK));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
+    submit_with_fault(commands, 2, 0, 5, FAULTY_LMDB_MASK(FAULTY_LMDB_GET), EIO, BILLORD_OK,
+                      outcomes);
     cr_expect(eq(int, outcomes[0].code, BILLORD_API_SERVICE_UNAVAILABLE));
     cr_expect(not(outcomes[0].has_order_id));
     cr_expect(eq(int, outcomes[1].code, BILLORD_API_OK));
@@ -208,23 +225,15 @@ Test(cov_token_faults, a_write_that_fails_fails_the_whole_batch)
         harness_open(&h, FIXTURE);
         int64_t orders_before = harness_order_count(&h);
         int64_t balance_before = harness_account(&h, ACCOUNT_MAIN).balance_micros;
-        int64_t clock_before = 0;
-        cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock_before), BILLORD_OK));
+        int64_t clock_before = engine_clock_ms();
         billord_outcome outcomes[2];
-        faulty_lmdb_fail_at(k, put, EIO, false);
-        billord_err err = billord_engine_submit(h.engine, commands, 2, 0, NULL, outcomes, NULL);
-        uint64_t failures = faulty_lmdb_failures();
-        faulty_lmdb_reset();
-        cr_assert(eq(int, err, BILLORD_E_IO), "put %llu", (unsigned long long)k);
-        cr_expect(eq(u64, failures, 1));
+        submit_with_fault(commands, 2, 0, k, put, EIO, BILLORD_E_IO, outcomes);
         expect_batch_failed(commands, outcomes, 2, BILLORD_API_SERVICE_UNAVAILABLE);
         cr_expect(eq(i64, harness_order_count(&h), orders_before), "put %llu",
                   (unsigned long long)k);
         cr_expect(eq(i64, harness_token_count(&h), 0));
         cr_expect(eq(i64, harness_account(&h, ACCOUNT_MAIN).balance_micros, balance_before));
-        int64_t clock_after = 0;
-        cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock_after), BILLORD_OK));
-        cr_expect(eq(i64, clock_after, clock_before));
+        cr_expect(eq(i64, engine_clock_ms(), clock_before));
         /* The same batch again: decided afresh, with the same order ids as the first try
          * would have had. */
         billord_outcome retried[2];
@@ -253,39 +262,28 @@ Test(cov_token_faults, a_tick_whose_first_read_fails_answers_only_the_tick)
     billord_command tick = tick_command(EXPIRED_AT_MS);
     billord_outcome outcome;
     /* The tick's first read (the schedule) fails; the batch's own bookkeeping runs after. */
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), EIO, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, &tick, 1, 0, NULL, &outcome, NULL),
-                 BILLORD_OK));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
+    submit_with_fault(&tick, 1, 0, 1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), EIO, BILLORD_OK,
+                      &outcome);
     cr_expect(eq(int, outcome.code, BILLORD_API_SERVICE_UNAVAILABLE));
     cr_expect(not(outcome.tick_more_due));
     cr_expect(eq(int, harness_instance(&h, "i-acc0002").status, BILLORD_STATUS_RUNNING));
     /* Time has passed all the same (the batch committed); the next tick does the work. */
-    int64_t clock = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock), BILLORD_OK));
-    cr_expect(eq(i64, clock, EXPIRED_AT_MS));
+    cr_expect(eq(i64, engine_clock_ms(), EXPIRED_AT_MS));
     harness_tick(&h, EXPIRED_AT_MS);
     cr_expect(eq(int, harness_instance(&h, "i-acc0002").status, BILLORD_STATUS_EXPIRED));
 }
 
 Test(cov_token_faults, a_tick_whose_write_fails_fails_its_batch)
 {
-    int64_t clock_before = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock_before), BILLORD_OK));
+    int64_t clock_before = engine_clock_ms();
     billord_command tick = tick_command(EXPIRED_AT_MS);
     billord_outcome outcome;
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), EIO, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, &tick, 1, 0, NULL, &outcome, NULL),
-                 BILLORD_E_IO));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
+    submit_with_fault(&tick, 1, 0, 1, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), EIO, BILLORD_E_IO,
+                      &outcome);
     expect_batch_failed(&tick, &outcome, 1, BILLORD_API_SERVICE_UNAVAILABLE);
     cr_expect(not(outcome.tick_more_due));
     cr_expect(eq(int, harness_instance(&h, "i-acc0002").status, BILLORD_STATUS_RUNNING));
-    int64_t clock = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock), BILLORD_OK));
-    cr_expect(eq(i64, clock, clock_before));        /* the tick's time was taken back too */
+    cr_expect(eq(i64, engine_clock_ms(), clock_before));   /* the tick's time was taken back too */
     harness_tick(&h, EXPIRED_AT_MS);
     cr_expect(eq(int, harness_instance(&h, "i-acc0002").status, BILLORD_STATUS_EXPIRED));
 }
@@ -296,33 +294,43 @@ static void expect_nothing_of_the_batch(int64_t orders_before, int64_t clock_bef
 {
     cr_expect(eq(i64, harness_order_count(&h), orders_before));
     cr_expect(eq(i64, harness_token_count(&h), 0));
-    int64_t clock = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock), BILLORD_OK));
-    cr_expect(eq(i64, clock, clock_before));
+    cr_expect(eq(i64, engine_clock_ms(), clock_before));
     uint64_t lsn = 99;
     cr_assert(eq(int, billord_engine_applied_lsn(h.engine, &lsn), BILLORD_OK));
     cr_expect(eq(u64, lsn, 0));
 }
 
+/*
+ * A renewal a second on, as a batch of its own with applied_lsn, whose from_last-th last
+ * call of the ops in op_mask (counted on a twin) fails with mdb_rc while the batch is
+ * finished: the batch answers err, the renewal code, and nothing of it stays. Returns the
+ * command (its params in params).
+ */
+static billord_command renewal_failing_as_its_batch_ends(billord_param params[3],
+                                                         uint64_t applied_lsn, uint32_t op_mask,
+                                                         uint64_t from_last, int mdb_rc,
+                                                         billord_err err, billord_api_code code)
+{
+    billord_command command = renew_command(&h, params, "i-acc0001", "tok-a");
+    command.now_ms = h.now_ms + 1000;
+    uint64_t calls = calls_of_batch(&command, 1, applied_lsn, op_mask);
+    int64_t orders_before = harness_order_count(&h);
+    int64_t clock_before = engine_clock_ms();
+    billord_outcome outcome;
+    submit_with_fault(&command, 1, applied_lsn, calls - from_last, op_mask, mdb_rc, err,
+                      &outcome);
+    expect_batch_failed(&command, &outcome, 1, code);
+    expect_nothing_of_the_batch(orders_before, clock_before);
+    return command;
+}
+
 Test(cov_token_faults, token_pruning_that_fails_fails_the_batch)
 {
     billord_param params[3];
-    billord_command command = renew_command(&h, params, "i-acc0001", "tok-a");
-    command.now_ms = h.now_ms + 1000;
-    uint32_t cursor_open = FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN);
     /* Pruning opens the batch's last cursor. */
-    uint64_t opens = calls_of_batch(&command, 1, 0, cursor_open);
-    int64_t orders_before = harness_order_count(&h);
-    int64_t clock_before = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock_before), BILLORD_OK));
-    billord_outcome outcome;
-    faulty_lmdb_fail_at(opens, cursor_open, MDB_CORRUPTED, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, &command, 1, 0, NULL, &outcome, NULL),
-                 BILLORD_E_CORRUPT));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
-    expect_batch_failed(&command, &outcome, 1, BILLORD_API_INTERNAL_ERROR);
-    expect_nothing_of_the_batch(orders_before, clock_before);
+    renewal_failing_as_its_batch_ends(params, 0, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN), 0,
+                                      MDB_CORRUPTED, BILLORD_E_CORRUPT,
+                                      BILLORD_API_INTERNAL_ERROR);
 }
 
 /* The batch's last four writes: next_order_id, next_event_seq, clock_ms, applied_lsn. */
@@ -336,21 +344,9 @@ ParameterizedTest(uint64_t *from_last, cov_token_faults,
                   a_counter_that_cannot_be_stored_fails_the_batch)
 {
     billord_param params[3];
-    billord_command command = renew_command(&h, params, "i-acc0001", "tok-a");
-    command.now_ms = h.now_ms + 1000;
-    uint32_t put = FAULTY_LMDB_MASK(FAULTY_LMDB_PUT);
-    uint64_t puts = calls_of_batch(&command, 1, 7, put);
-    int64_t orders_before = harness_order_count(&h);
-    int64_t clock_before = 0;
-    cr_assert(eq(int, billord_engine_clock_ms(h.engine, &clock_before), BILLORD_OK));
-    billord_outcome outcome;
-    faulty_lmdb_fail_at(puts - *from_last, put, ENOSPC, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, &command, 1, 7, NULL, &outcome, NULL),
-                 BILLORD_E_DISK_FULL));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
-    expect_batch_failed(&command, &outcome, 1, BILLORD_API_SERVICE_UNAVAILABLE);
-    expect_nothing_of_the_batch(orders_before, clock_before);
+    billord_command command = renewal_failing_as_its_batch_ends(
+        params, 7, FAULTY_LMDB_MASK(FAULTY_LMDB_PUT), *from_last, ENOSPC, BILLORD_E_DISK_FULL,
+        BILLORD_API_SERVICE_UNAVAILABLE);
     /* The order id was given back: the retry takes the one a fresh engine would. */
     billord_outcome reference;
     harness twin;
@@ -377,13 +373,9 @@ Test(cov_token_faults, a_read_submitted_with_the_writes_whose_query_fails)
     billord_command commands[2] = {read, renew_command(&h, renew_params, "i-acc0001", "tok-a")};
     billord_outcome outcomes[2];
     /* The query's reads fail; the batch's other commands and its commit do not. */
-    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN) |
-                               FAULTY_LMDB_MASK(FAULTY_LMDB_GET),
-                        EIO, false);
-    cr_assert(eq(int, billord_engine_submit(h.engine, commands, 2, 0, NULL, outcomes, NULL),
-                 BILLORD_OK));
-    cr_assert(eq(u64, faulty_lmdb_failures(), 1));
-    faulty_lmdb_reset();
+    submit_with_fault(commands, 2, 0, 1,
+                      FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_OPEN) | FAULTY_LMDB_MASK(FAULTY_LMDB_GET),
+                      EIO, BILLORD_OK, outcomes);
     cr_expect(eq(int, outcomes[0].code, BILLORD_API_SERVICE_UNAVAILABLE));
     cr_expect(eq(int, outcomes[1].code, BILLORD_API_OK));
     cr_expect(outcomes[1].has_order_id);
