@@ -22,8 +22,17 @@
 #include <billord/lifecycle.h>
 
 #include "engine/engine_internal.h"
+#include "support/db_harness.h"
 #include "support/harness.h"
 #include "support/tempdir.h"
+
+/* Seed an engine from the demo fixture. */
+static void seed_demo(billord_engine *engine)
+{
+    billord_fixture fixture = db_harness_fixture("fixtures/demo.json");
+    cr_assert(eq(int, billord_engine_seed(engine, &fixture), BILLORD_OK));
+    billord_fixture_free(&fixture);
+}
 
 Test(cov_engine, open_refuses_bad_arguments, .timeout = 10)
 {
@@ -100,14 +109,7 @@ Test(cov_engine, a_full_map_answers_service_unavailable_and_memoizes_nothing, .t
     billord_engine *engine = NULL;
     billord_engine_config config = {.data_dir = dir, .map_bytes = 512u * 1024u};
     cr_assert(eq(int, billord_engine_open(&config, &engine), BILLORD_OK));
-    char fixture_path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture_path, "fixtures/demo.json");
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
-                                                 sizeof error_text), BILLORD_OK));
-    cr_assert(eq(int, billord_engine_seed(engine, &fixture), BILLORD_OK));
-    billord_fixture_free(&fixture);
+    seed_demo(engine);
 
     char token[32];
     billord_param params[3] = {{"InstanceId", "i-acc0001"}, {"Period", "1"}, {"ClientToken", token}};
@@ -207,14 +209,7 @@ static void open_configured(harness *h, billord_engine_config config)
     config.data_dir = h->dir;
     config.map_bytes = 64ULL << 20;
     cr_assert(eq(int, billord_engine_open(&config, &h->engine), BILLORD_OK));
-    char fixture_path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture_path, "fixtures/demo.json");
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
-                                                 sizeof error_text), BILLORD_OK));
-    cr_assert(eq(int, billord_engine_seed(h->engine, &fixture), BILLORD_OK));
-    billord_fixture_free(&fixture);
+    seed_demo(h->engine);
     h->now_ms = HARNESS_DEMO_CLOCK_MS;
 }
 
