@@ -10,6 +10,7 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
+#include "db/snapshot.h"
 #include "support/db_harness.h"
 
 billord_fixture db_harness_fixture(const char *fixture_path)
@@ -118,6 +119,18 @@ billord_outcome db_harness_renew(billord_db *db, const char *instance, const cha
     return outcome;
 }
 
+int db_harness_renew_many(billord_db *db, const char *instance, const char *prefix, int count,
+                          int64_t now_ms)
+{
+    int acknowledged = 0;
+    for (int i = 0; i < count; i++) {
+        char token[64];
+        snprintf(token, sizeof token, "%s-%d", prefix, i);
+        acknowledged += db_harness_renew(db, instance, token, now_ms).code == BILLORD_API_OK;
+    }
+    return acknowledged;
+}
+
 static json_t *summary(billord_db *db)
 {
     json_t *record = NULL;
@@ -174,6 +187,23 @@ void db_harness_dir_close(const char *dir)
         chmod(dir, 0700);
     }
     tempdir_remove(dir);
+}
+
+void db_harness_copy_tree(const char *from, const char *to)
+{
+    char command[3 * TEMPDIR_PATH_BYTES + 32];
+    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
+    cr_assert(eq(int, system(command), 0), "%s", command);
+}
+
+void db_harness_reboot(const char *dir)
+{
+    char path[TEMPDIR_PATH_BYTES];
+    tempdir_join(path, dir, BILLORD_BOOT_ID_FILE);
+    FILE *file = fopen(path, "w");
+    cr_assert(file != NULL, "%s", path);
+    fputs("00000000-0000-0000-0000-000000000000\n", file);
+    cr_assert(eq(int, fclose(file), 0));
 }
 
 void db_harness_permission_checks(bool on)

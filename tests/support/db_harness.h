@@ -51,6 +51,14 @@ void db_harness_dir_close(const char *dir);
     TestSuite(suite_name, .init = db_harness_suite_init, .fini = db_harness_suite_fini,    \
               .timeout = 120)
 
+/** Replace the tree at to with a copy of the tree at from (cp -a): to save a state directory
+ *  and put it back, as a store that lost its last commits. */
+void db_harness_copy_tree(const char *from, const char *to);
+
+/** The machine booted again: dir's recorded boot id becomes another machine boot's
+ *  (a snapshot-mode db compares it with this boot's at open). */
+void db_harness_reboot(const char *dir);
+
 /** Make this thread subject to file permissions even as root (on: drop the effective
  *  DAC capabilities; off: take them back from the permitted set). */
 void db_harness_permission_checks(bool on);
@@ -72,6 +80,11 @@ void db_harness_expect_refused_open(const char *dir, billord_err err, const char
 /** A RenewInstance of one week with a ClientToken; request id derived from token. */
 billord_outcome db_harness_renew(billord_db *db, const char *instance, const char *token,
                                  int64_t now_ms);
+
+/** count renewals of instance (db_harness_renew) with the tokens "<prefix>-<i>", i from 0;
+ *  returns how many were acknowledged (BILLORD_API_OK). */
+int db_harness_renew_many(billord_db *db, const char *instance, const char *prefix, int count,
+                          int64_t now_ms);
 
 /** Order count, from the store's summary. */
 int64_t db_harness_order_count(billord_db *db);

@@ -83,28 +83,17 @@ TestSuite(cov_db_alloc, .init = setup, .fini = teardown, .timeout = 120);
 
 /* ---- helpers ------------------------------------------------------------------------- */
 
-static void copy_tree(const char *from, const char *to)
-{
-    char command[3 * TEMPDIR_PATH_BYTES];
-    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-    cr_assert(eq(int, system(command), 0));
-}
-
 /* count renewals logged and acknowledged, then LMDB loses them all (as seeded). */
 static void logged_but_not_in_the_state(int count)
 {
     char state_dir[TEMPDIR_PATH_BYTES], saved[TEMPDIR_PATH_BYTES];
     tempdir_join(state_dir, dir, "state");
     tempdir_join(saved, dir, "state-seeded");
-    copy_tree(state_dir, saved);
+    db_harness_copy_tree(state_dir, saved);
     billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    for (int i = 0; i < count; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "alloc-%d", i);
-        cr_assert(eq(int, db_harness_renew(db, "i-crash0000", token, NOW_MS).code, BILLORD_API_OK));
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0000", "alloc", count, NOW_MS), count));
     billord_db_close(db);
-    copy_tree(saved, state_dir);
+    db_harness_copy_tree(saved, state_dir);
 }
 
 static void expect_all_recovered(int count)

@@ -159,7 +159,7 @@ static void wait_polls(int count)
 static void power_loss(void)
 {
     remove_in(BILLORD_CLEAN_FILE);
-    write_text(BILLORD_BOOT_ID_FILE, "00000000-0000-0000-0000-000000000000\n");
+    db_harness_reboot(dir);
 }
 
 static uint64_t recorded_lsn(void)
@@ -180,12 +180,8 @@ static billord_engine *engine_open(void)
 /* A few acknowledged renewals; their tokens are "<prefix>-<i>". */
 static void renew_some(billord_db *db, const char *prefix, int count)
 {
-    for (int i = 0; i < count; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "%s-%d", prefix, i);
-        billord_outcome outcome = db_harness_renew(db, "i-crash0000", token, NOW_MS);
-        cr_assert(eq(int, outcome.code, BILLORD_API_OK), "%s", token);
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0000", prefix, count, NOW_MS), count),
+              "renewals %s-*", prefix);
 }
 
 static void expect_tokens(billord_db *db, const char *prefix, int count)
@@ -681,7 +677,7 @@ Test(cov_db_snapshot, a_close_that_cannot_sync_lmdb_leaves_no_marker_and_a_reboo
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     cr_expect(not(exists_in(BILLORD_CLEAN_FILE)), "LMDB may not be on disk: not clean");
-    write_text(BILLORD_BOOT_ID_FILE, "00000000-0000-0000-0000-000000000000\n");
+    db_harness_reboot(dir);
     billord_db_recovery info = expect_rebuilt_with(&config, "unsynced", 4);
     cr_expect(eq(u64, info.commands_replayed, 4), "the log was kept back to the snapshot");
 }

@@ -571,11 +571,8 @@ Test(cov_db_writer, a_failure_in_a_retiring_batch_is_reported_once, .timeout = 2
 
 static void renew_many(billord_db *db, const char *prefix, uint32_t count)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "%s-%u", prefix, i);
-        cr_assert(eq(int, renew(db, "i-crash0006", token, NULL).code, BILLORD_API_OK));
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0006", prefix, (int)count, NOW_MS),
+                 (int)count), "renewals %s-*", prefix);
 }
 
 Test(cov_db_writer, full_sync_mode_retires_segments_lmdb_has_on_disk, .timeout = 240)
@@ -966,12 +963,7 @@ Test(cov_db_writer, snapshot_mode_keeps_the_log_back_to_the_snapshot, .timeout =
     billord_db_close(db);
     cr_expect(eq(int, segment_files(dir), segments), "close keeps them too");
     /* A power loss now rebuilds from that snapshot and replays the whole log. */
-    char boot_id[TEMPDIR_PATH_BYTES];
-    tempdir_join(boot_id, dir, "boot_id");
-    FILE *file = fopen(boot_id, "w");
-    cr_assert(file != NULL);
-    fputs("00000000-0000-0000-0000-000000000000\n", file);
-    fclose(file);
+    db_harness_reboot(dir);
     char marker[TEMPDIR_PATH_BYTES];
     tempdir_join(marker, dir, "clean_shutdown");
     cr_assert(eq(int, unlink(marker), 0));

@@ -112,13 +112,6 @@ Test(cov_recovery, a_torn_tail_is_cut_and_reported)
     billord_db_close(db);
 }
 
-static void copy_tree(const char *from, const char *to)
-{
-    char command[3 * TEMPDIR_PATH_BYTES];
-    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-    cr_assert(eq(int, system(command), 0));
-}
-
 /* count acknowledged renewals (tokens "lost-<i>") through a db with 4 KiB log segments,
  * then LMDB loses them all: the state is as seeded (applied LSN 0). */
 static void renewals_the_state_lost(int count)
@@ -127,7 +120,7 @@ static void renewals_the_state_lost(int count)
     tempdir_join(state_dir, dir, "state");
     tempdir_join(saved, dir, "state-seeded");
     tempdir_join(wal_dir, dir, "wal");
-    copy_tree(state_dir, saved);
+    db_harness_copy_tree(state_dir, saved);
     char command[2 * TEMPDIR_PATH_BYTES];
     snprintf(command, sizeof command, "rm -rf '%s'", wal_dir);  /* new size for new segments */
     cr_assert(eq(int, system(command), 0));
@@ -135,13 +128,9 @@ static void renewals_the_state_lost(int count)
                                 .wal_segment_bytes = 4096};
     billord_db *db = NULL;
     cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
-    for (int i = 0; i < count; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "lost-%d", i);
-        cr_assert(eq(int, db_harness_renew(db, "i-crash0001", token, NOW_MS).code, BILLORD_API_OK));
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0001", "lost", count, NOW_MS), count));
     billord_db_close(db);                   /* retires the segments LMDB had on disk */
-    copy_tree(saved, state_dir);
+    db_harness_copy_tree(saved, state_dir);
 }
 
 /* Regression: the log's oldest kept segment starts after the state's applied LSN, and

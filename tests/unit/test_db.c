@@ -137,19 +137,12 @@ Test(db, concurrent_writers_share_syncs)
     billord_db_close(db);
 }
 
-static void copy_tree(const char *from, const char *to)
-{
-    char command[3 * TEMPDIR_PATH_BYTES];
-    snprintf(command, sizeof command, "rm -rf '%s' && cp -a '%s' '%s'", to, from, to);
-    cr_assert(eq(int, system(command), 0));
-}
-
 Test(db, commands_in_the_log_but_not_in_the_state_are_applied_once)
 {
     char state_dir[TEMPDIR_PATH_BYTES], saved_state[TEMPDIR_PATH_BYTES];
     tempdir_join(state_dir, dir, "state");
     tempdir_join(saved_state, dir, "state-before");
-    copy_tree(state_dir, saved_state);             /* LMDB as seeded: applied_lsn 0 */
+    db_harness_copy_tree(state_dir, saved_state);             /* LMDB as seeded: applied_lsn 0 */
     billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
     billord_outcome answers[20];
     char tokens[20][16];
@@ -159,7 +152,7 @@ Test(db, commands_in_the_log_but_not_in_the_state_are_applied_once)
         cr_assert(eq(int, answers[i].code, BILLORD_API_OK));
     }
     billord_db_close(db);
-    copy_tree(saved_state, state_dir);             /* the state lost every commit */
+    db_harness_copy_tree(saved_state, state_dir);             /* the state lost every commit */
     billord_db_recovery info;
     db = db_harness_open(dir, NULL, NULL, &info, NULL);
     cr_assert(eq(u64, info.applied_lsn_before, 0));
@@ -231,14 +224,14 @@ Test(db, power_loss_keeps_every_acknowledged_order)
         answers[i] = db_harness_renew(db, "i-crash0005", tokens[i], NOW_MS);
         cr_assert(eq(int, answers[i].code, BILLORD_API_OK));
         if (i == 4) {
-            copy_tree(state_dir, saved_state);     /* LMDB as of five commits */
+            db_harness_copy_tree(state_dir, saved_state);     /* LMDB as of five commits */
         }
     }
     /* Power fails: the log keeps only what was synced; LMDB falls back five commits. */
     faulty_fs_crash(fs, 0, 0);
     billord_db_close(db);
     faulty_fs_free(fs);
-    copy_tree(saved_state, state_dir);
+    db_harness_copy_tree(saved_state, state_dir);
     billord_db_recovery info;
     db = db_harness_open(dir, NULL, NULL, &info, NULL);
     cr_assert(eq(u64, info.commands_replayed, 5));
@@ -254,11 +247,7 @@ Test(db, power_loss_keeps_every_acknowledged_order)
 Test(db, corrupt_log_record_stops_start_up_naming_the_place)
 {
     billord_db *db = db_harness_open(dir, NULL, NULL, NULL, NULL);
-    for (int i = 0; i < 3; i++) {
-        char token[16];
-        snprintf(token, sizeof token, "cor-%d", i);
-        db_harness_renew(db, "i-crash0006", token, NOW_MS);
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0006", "cor", 3, NOW_MS), 3));
     billord_db_close(db);
     /* Flip one byte inside the first record's payload (not the tail: two records follow). */
     char wal_file[TEMPDIR_PATH_BYTES];

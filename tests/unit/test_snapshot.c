@@ -114,16 +114,6 @@ static void trash_lmdb(void)
     close(fd);
 }
 
-static void fake_reboot(void)
-{
-    char path[TEMPDIR_PATH_BYTES];
-    tempdir_join(path, dir, "boot_id");
-    FILE *file = fopen(path, "w");
-    cr_assert(file != NULL);
-    fprintf(file, "00000000-0000-0000-0000-000000000000\n");
-    fclose(file);
-}
-
 static acks acks_new(void)
 {
     acks a = {calloc(SNAPSHOT_ACKS_MAX, 40), calloc(SNAPSHOT_ACKS_MAX, sizeof(uint64_t)), 0};
@@ -142,7 +132,7 @@ Test(snapshot, power_loss_rebuilds_from_the_snapshot_and_the_log)
     run_and_kill(&a);
     cr_assert(a.count > 0, "the child acknowledged nothing");
     trash_lmdb();
-    fake_reboot();
+    db_harness_reboot(dir);
     billord_db_recovery info;
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, &info,
                                           NULL);
@@ -176,7 +166,7 @@ Test(snapshot, a_clean_shutdown_then_a_reboot_needs_no_rebuild)
     billord_outcome first = db_harness_renew(db, "i-crash0000", "clean-1", SNAPSHOT_NOW_MS);
     cr_assert(eq(int, first.code, BILLORD_API_OK));
     billord_db_close(db);
-    fake_reboot();
+    db_harness_reboot(dir);
     billord_db_recovery info;
     db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, &info, NULL);
     cr_assert(not(info.rebuilt_from_snapshot));
@@ -189,11 +179,8 @@ Test(snapshot, a_clean_shutdown_then_a_reboot_needs_no_rebuild)
 Test(snapshot, snapshots_are_taken_as_the_log_grows)
 {
     billord_db *db = db_harness_open_mode(dir, BILLORD_LMDB_SNAPSHOT, SNAPSHOT_LOG_BYTES, NULL, NULL);
-    for (int i = 0; i < 300; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "grow-%d", i);
-        db_harness_renew(db, "i-crash0001", token, SNAPSHOT_NOW_MS);
-    }
+    cr_assert(eq(int, db_harness_renew_many(db, "i-crash0001", "grow", 300, SNAPSHOT_NOW_MS),
+                 300));
     usleep(600000);      /* the snapshot thread polls every BILLORD_DB_SNAPSHOT_POLL_MS */
     billord_db_stats stats;
     billord_db_stats_get(db, &stats);
