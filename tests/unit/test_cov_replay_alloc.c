@@ -16,89 +16,25 @@
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
 
-#include <billord/db.h>
-#include <billord/fixture.h>
 #include <billord/replay.h>
 
 #include "support/faulty_alloc.h"
-#include "support/tempdir.h"
-
-#define DEMO_CLOCK_MS 1795305600000LL
-#define MAP_BYTES (64ULL << 20)
-
-static char dir[TEMPDIR_PATH_BYTES];
-static char data[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    tempdir_join(data, dir, "data");
-}
+#include "support/replay_fixture.h"
 
 static void teardown(void)
 {
     faulty_alloc_reset();
-    tempdir_remove(dir);
+    replay_fixture_teardown();
 }
 
-TestSuite(cov_replay_alloc, .init = setup, .fini = teardown, .timeout = 120);
-
-static void quiet(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
+TestSuite(cov_replay_alloc, .init = replay_fixture_setup, .fini = teardown, .timeout = 120);
 
 /* The demo fixture through a durable db (so with a log) and two tokened renewals: every
- * database verify reads holds something, and the log has records. */
+ * database verify reads holds something, and the log has records. Small segments: the
+ * reader checks a whole segment, and the sweep verifies many times. */
 static void make_db(void)
 {
-    char fixture_path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture_path, "fixtures/demo.json");
-    mkdir(data, 0755);
-    /* small segments: the reader checks a whole segment, and the sweep verifies many times */
-    billord_db_config config = {.data_dir = data, .map_bytes = MAP_BYTES,
-                                .wal_segment_bytes = 64u * 1024u, .log_line = quiet};
-    billord_db *db = NULL;
-    cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
-                                                 sizeof error_text),
-                 BILLORD_OK));
-    cr_assert(eq(int, billord_db_seed(db, &fixture), BILLORD_OK));
-    billord_fixture_free(&fixture);
-    for (int i = 0; i < 2; i++) {
-        char token[16];
-        snprintf(token, sizeof token, "mem-%d", i);
-        billord_param params[] = {{"InstanceId", "i-acc0001"}, {"Period", "1"},
-                                  {"ClientToken", token}};
-        billord_command command = {.kind = BILLORD_COMMAND_REQUEST,
-                                   .now_ms = DEMO_CLOCK_MS + i,
-                                   .account = "1234567890123456",
-                                   .action = "RenewInstance",
-                                   .param_count = 3,
-                                   .params = params};
-        snprintf(command.request_id, sizeof command.request_id,
-                 "0F000000-0000-4000-8000-00000000000%d", i);
-        billord_outcome outcome;
-        billord_db_execute(db, &command, &outcome);
-        cr_assert(eq(int, outcome.code, BILLORD_API_OK), "%s", outcome.message);
-    }
-    billord_db_close(db);
-}
-
-typedef struct found {
-    uint64_t count;
-    char text[4096];        /* every problem, one a line */
-} found;
-
-static void on_problem(void *ctx, const char *text)
-{
-    found *f = ctx;
-    f->count++;
-    size_t used = strlen(f->text);
-    snprintf(f->text + used, sizeof f->text - used, "%s\n", text);
+    replay_make_db(replay_data, 2, 64u * 1024u);
 }
 
 typedef struct sweep_outcome {
@@ -112,10 +48,10 @@ static sweep_outcome sweep(uint64_t allocations, bool persistent)
 {
     sweep_outcome outcome = {0};
     for (uint64_t at = 1; at <= allocations; at++) {
-        found f = {0};
+        replay_found f = {0};
         billord_verify_report report;
         faulty_alloc_fail_at(at, persistent, false);
-        billord_err err = billord_verify(data, NULL, on_problem, &f, &report);
+        billord_err err = billord_verify(replay_data, NULL, replay_found_add, &f, &report);
         uint64_t failures = faulty_alloc_failures();
         faulty_alloc_reset();
         cr_assert(persistent ? failures >= 1 : failures == 1, "allocation %llu",
@@ -148,10 +84,11 @@ Test(cov_replay_alloc, verify_answers_out_of_memory_at_every_allocation)
         cr_skip_test("the sanitizers own the allocator");
     }
     make_db();
-    found healthy = {0};
+    replay_found healthy = {0};
     billord_verify_report report;
     faulty_alloc_count(false);
-    cr_assert(eq(int, billord_verify(data, NULL, on_problem, &healthy, &report), BILLORD_OK));
+    cr_assert(eq(int, billord_verify(replay_data, NULL, replay_found_add, &healthy, &report),
+                 BILLORD_OK));
     uint64_t allocations = faulty_alloc_calls();
     faulty_alloc_reset();
     cr_assert(eq(u64, healthy.count, 0), "%s", healthy.text);
@@ -174,7 +111,8 @@ Test(cov_replay_alloc, the_digest_answers_out_of_memory_at_every_allocation)
     char healthy[BILLORD_DIGEST_HEX_BYTES + 1], hex[BILLORD_DIGEST_HEX_BYTES + 1];
     char error_text[512];
     faulty_alloc_count(false);
-    cr_assert(eq(int, billord_replay_digest(data, healthy, NULL, error_text, sizeof error_text),
+    cr_assert(eq(int, billord_replay_digest(replay_data, healthy, NULL, error_text,
+                                            sizeof error_text),
                  BILLORD_OK), "%s", error_text);
     uint64_t allocations = faulty_alloc_calls();
     faulty_alloc_reset();
@@ -182,7 +120,8 @@ Test(cov_replay_alloc, the_digest_answers_out_of_memory_at_every_allocation)
     uint64_t nomem = 0;
     for (uint64_t at = 1; at <= allocations; at++) {
         faulty_alloc_fail_at(at, false, false);
-        billord_err err = billord_replay_digest(data, hex, NULL, error_text, sizeof error_text);
+        billord_err err = billord_replay_digest(replay_data, hex, NULL, error_text,
+                                                sizeof error_text);
         faulty_alloc_reset();
         cr_assert(err == BILLORD_E_NOMEM || err == BILLORD_E_IO || err == BILLORD_OK,
                   "allocation %llu: %s", (unsigned long long)at, billord_err_name(err));
@@ -204,18 +143,15 @@ Test(cov_replay_alloc, a_replay_that_cannot_allocate_its_batch_changes_nothing)
         cr_skip_test("the sanitizers own the allocator");
     }
     char log[TEMPDIR_PATH_BYTES];
-    tempdir_join(log, dir, "one.ndjson");
-    FILE *file = fopen(log, "w");
-    cr_assert(file != NULL);
-    fprintf(file, "{\"ts_ms\":%lld,\"account\":\"1234567890123456\",\"action\":\"DescribeOrders\"}\n",
-            DEMO_CLOCK_MS);
-    fclose(file);
+    tempdir_join(log, replay_dir, "one.ndjson");
+    replay_write_text(log, "{\"ts_ms\":" REPLAY_CLOCK_MS_TEXT ",\"account\":\""
+                           REPLAY_MAIN_ACCOUNT "\",\"action\":\"DescribeOrders\"}\n");
     const char *inputs[] = {log};
     /* the batch's four arrays are the run's first allocations */
     for (uint64_t at = 1; at <= 4; at++) {
         char target[TEMPDIR_PATH_BYTES], name[16];
         snprintf(name, sizeof name, "r%llu", (unsigned long long)at);
-        tempdir_join(target, dir, name);
+        tempdir_join(target, replay_dir, name);
         billord_replay_options options = {.data_dir = target, .inputs = inputs,
                                           .input_count = 1};
         billord_replay_stats stats;

@@ -11,7 +11,7 @@
  * finding its fault, or that reports a healthy record, fails.
  */
 #include <errno.h>
-#include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,54 +23,35 @@
 #include <lmdb.h>
 
 #include <billord/db.h>
-#include <billord/fixture.h>
 #include <billord/replay.h>
 #include <billord/wal.h>
 
 #include "store/codec.h"
 #include "store/store.h"
 #include "support/faulty_lmdb.h"
-#include "support/tempdir.h"
+#include "support/replay_fixture.h"
 
-#define DEMO_CLOCK_MS 1795305600000LL
-#define MAIN "1234567890123456"
+#define MAIN REPLAY_MAIN_ACCOUNT
 #define POOR "3000000000000003"
 #define NOBODY "5555555555555555"
-#define MAP_BYTES (64ULL << 20)
-
-static char dir[TEMPDIR_PATH_BYTES];
-static char data[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-    tempdir_join(data, dir, "data");
-}
 
 static void teardown(void)
 {
     faulty_lmdb_reset();
-    tempdir_remove(dir);
+    replay_fixture_teardown();
 }
 
-TestSuite(cov_replay_verify, .init = setup, .fini = teardown, .timeout = 120);
+TestSuite(cov_replay_verify, .init = replay_fixture_setup, .fini = teardown, .timeout = 120);
 
 /* ---- a healthy directory ------------------------------------------------------------------- */
 
 static void submit_renewal(billord_engine *engine, const char *account, const char *instance,
-                           const char *token, int n)
+                           const char *token, uint32_t n)
 {
-    billord_param params[] = {{"InstanceId", instance}, {"Period", "1"}, {"ClientToken", token}};
-    billord_command command = {.kind = BILLORD_COMMAND_REQUEST,
-                               .now_ms = DEMO_CLOCK_MS + n,
-                               .account = account,
-                               .action = "RenewInstance",
-                               .param_count = 3,
-                               .params = params};
-    snprintf(command.request_id, sizeof command.request_id,
-             "0C000000-0000-4000-8000-00000000000%d", n);
+    replay_renewal renewal;
+    replay_renewal_init(&renewal, account, instance, NULL, token, n);
     billord_outcome outcome;
-    cr_assert(eq(int, billord_engine_submit(engine, &command, 1, 0, NULL, &outcome, NULL),
+    cr_assert(eq(int, billord_engine_submit(engine, &renewal.command, 1, 0, NULL, &outcome, NULL),
                  BILLORD_OK));
     cr_assert(eq(int, outcome.code, BILLORD_API_OK), "%s", outcome.message);
 }
@@ -80,50 +61,26 @@ static void submit_renewal(billord_engine *engine, const char *account, const ch
 static void make_state(const char *data_dir)
 {
     char fixture_path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture_path, "fixtures/demo.json");
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
-                                                 sizeof error_text),
-                 BILLORD_OK), "%s", error_text);
-    billord_engine_config config = {.data_dir = data_dir, .map_bytes = MAP_BYTES};
-    billord_engine *engine = NULL;
-    cr_assert(eq(int, billord_engine_open(&config, &engine), BILLORD_OK));
-    cr_assert(eq(int, billord_engine_seed(engine, &fixture), BILLORD_OK));
-    billord_fixture_free(&fixture);
+    tempdir_source_path(fixture_path, REPLAY_DEMO_FIXTURE);
+    billord_engine *engine = replay_engine_seeded(data_dir, fixture_path);
     submit_renewal(engine, MAIN, "i-acc0001", "v-1", 1);
     submit_renewal(engine, POOR, "i-poor0001", "v-2", 2);
     billord_engine_close(engine);
 }
 
-typedef struct found {
-    uint64_t count;
-    char text[16384];       /* every problem, one a line */
-} found;
-
-static void on_problem(void *ctx, const char *text)
+/* make_state(DATA), and a raw write transaction on its store to plant faults with. */
+static raw_store state_to_plant(void)
 {
-    found *f = ctx;
-    f->count++;
-    size_t used = strlen(f->text);
-    snprintf(f->text + used, sizeof f->text - used, "%s\n", text);
-}
-
-static found *verify(const char *data_dir, const char *archive_dir, billord_verify_report *report)
-{
-    found *f = calloc(1, sizeof *f);
-    cr_assert(f != NULL);
-    billord_verify_report local;
-    billord_verify_report *r = report != NULL ? report : &local;
-    cr_assert(eq(int, billord_verify(data_dir, archive_dir, on_problem, f, r), BILLORD_OK));
-    cr_assert(eq(u64, r->problems, f->count));
-    return f;
+    make_state(replay_data);
+    raw_store r;
+    raw_open(&r, replay_data);
+    return r;
 }
 
 /* Verify DATA: exactly `expected` problems, each of the NULL-terminated texts among them. */
 static void expect_problems(uint64_t expected, ...)
 {
-    found *f = verify(data, NULL, NULL);
+    replay_found *f = replay_verify(replay_data, NULL, NULL);
     cr_expect(eq(u64, f->count, expected), "%s", f->text);
     va_list args;
     va_start(args, expected);
@@ -135,80 +92,46 @@ static void expect_problems(uint64_t expected, ...)
     free(f);
 }
 
+static void expect_found_v(const replay_found *f, uint64_t count, const char *format,
+                           va_list args)
+{
+    char text[256];
+    vsnprintf(text, sizeof text, format, args);
+    cr_expect(eq(u64, f->count, count), "%s", f->text);
+    cr_expect(strstr(f->text, text) != NULL, "'%s' not among:\n%s", text, f->text);
+}
+
+/* Exactly `count` problems in f, the text format makes among them. */
+__attribute__((format(printf, 3, 4)))
+static void expect_found(const replay_found *f, uint64_t count, const char *format, ...)
+{
+    va_list args;
+    va_start(args, format);
+    expect_found_v(f, count, format, args);
+    va_end(args);
+}
+
+/* Verify DATA (and archive_dir, NULL: none): exactly one problem, the text format makes. */
+__attribute__((format(printf, 2, 3)))
+static void expect_one_problem(const char *archive_dir, const char *format, ...)
+{
+    replay_found *f = replay_verify(replay_data, archive_dir, NULL);
+    va_list args;
+    va_start(args, format);
+    expect_found_v(f, 1, format, args);
+    va_end(args);
+    free(f);
+}
+
 /* ---- raw LMDB access to DATA/state ----------------------------------------------------------- */
 
-typedef struct raw {
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbis[BILLORD_DB_COUNT];
-    msgpack_sbuffer buffer;
-} raw;
-
-static void raw_open(raw *r)
-{
-    char state[TEMPDIR_PATH_BYTES];
-    tempdir_join(state, data, "state");
-    cr_assert(eq(int, mdb_env_create(&r->env), 0));
-    mdb_env_set_maxdbs(r->env, BILLORD_DB_COUNT);
-    mdb_env_set_mapsize(r->env, MAP_BYTES);
-    cr_assert(eq(int, mdb_env_open(r->env, state, 0, 0644), 0));
-    cr_assert(eq(int, mdb_txn_begin(r->env, NULL, 0, &r->txn), 0));
-    for (unsigned db = 0; db < BILLORD_DB_COUNT; db++) {
-        cr_assert(eq(int, mdb_dbi_open(r->txn, billord__store_db_name((billord_db_id)db),
-                                       MDB_CREATE, &r->dbis[db]),
-                     0));
-    }
-    msgpack_sbuffer_init(&r->buffer);
-}
-
-static void raw_commit(raw *r)
-{
-    cr_assert(eq(int, mdb_txn_commit(r->txn), 0));
-    mdb_env_close(r->env);
-    msgpack_sbuffer_destroy(&r->buffer);
-}
-
-static void raw_put(raw *r, billord_db_id db, const void *key, size_t key_bytes,
-                    const void *value, size_t value_bytes)
-{
-    MDB_val k = {key_bytes, (void *)key}, v = {value_bytes, (void *)value};
-    cr_assert(eq(int, mdb_put(r->txn, r->dbis[db], &k, &v, 0), 0));
-}
-
-/* Put the buffer's encoding. */
-static void raw_put_encoded(raw *r, billord_db_id db, const void *key, size_t key_bytes)
-{
-    raw_put(r, db, key, key_bytes, r->buffer.data, r->buffer.size);
-}
-
-static void raw_get(raw *r, billord_db_id db, const void *key, size_t key_bytes, MDB_val *out)
-{
-    MDB_val k = {key_bytes, (void *)key};
-    cr_assert(eq(int, mdb_get(r->txn, r->dbis[db], &k, out), 0), "%s", billord__store_db_name(db));
-}
-
-static void raw_del(raw *r, billord_db_id db, const void *key, size_t key_bytes)
+static void raw_del(raw_store *r, billord_db_id db, const void *key, size_t key_bytes)
 {
     MDB_val k = {key_bytes, (void *)key};
     cr_assert(eq(int, mdb_del(r->txn, r->dbis[db], &k, NULL), 0));
 }
 
-static billord_account raw_account(raw *r, const char *id)
-{
-    MDB_val v;
-    raw_get(r, BILLORD_DB_ACCOUNTS, id, strlen(id), &v);
-    billord_account account;
-    cr_assert(eq(int, billord__decode_account(v.mv_data, v.mv_size, id, &account), BILLORD_OK));
-    return account;
-}
-
-static void raw_put_account(raw *r, const billord_account *account)
-{
-    billord__encode_account(&r->buffer, account);
-    raw_put_encoded(r, BILLORD_DB_ACCOUNTS, account->id, strlen(account->id));
-}
-
-static billord_instance raw_instance(raw *r, const char *id)
+static billord_instance raw_instance(raw_store *r, const char *id)
 {
     MDB_val v;
     raw_get(r, BILLORD_DB_INSTANCES, id, strlen(id), &v);
@@ -217,7 +140,7 @@ static billord_instance raw_instance(raw *r, const char *id)
     return instance;
 }
 
-static void raw_put_instance(raw *r, const char *key, const billord_instance *instance)
+static void raw_put_instance(raw_store *r, const char *key, const billord_instance *instance)
 {
     billord__encode_instance(&r->buffer, instance);
     raw_put_encoded(r, BILLORD_DB_INSTANCES, key, strlen(key));
@@ -240,7 +163,7 @@ static size_t index_key(uint8_t *out, const char *owner, uint64_t id)
 }
 
 /* The newest order (the renewal on credit) and its id. */
-static billord_order raw_last_order(raw *r)
+static billord_order raw_last_order(raw_store *r)
 {
     MDB_cursor *cursor = NULL;
     cr_assert(eq(int, mdb_cursor_open(r->txn, r->dbis[BILLORD_DB_ORDERS], &cursor), 0));
@@ -253,14 +176,14 @@ static billord_order raw_last_order(raw *r)
     return order;
 }
 
-static void raw_put_order(raw *r, const billord_order *order)
+static void raw_put_order(raw_store *r, const billord_order *order)
 {
     uint8_t key[8];
     billord__encode_order(&r->buffer, order);
     raw_put_encoded(r, BILLORD_DB_ORDERS, key, be64_key(key, order->id));
 }
 
-static void raw_put_index_rows(raw *r, const billord_order *order)
+static void raw_put_index_rows(raw_store *r, const billord_order *order)
 {
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     raw_put(r, BILLORD_DB_ACCOUNT_ORDERS, key, index_key(key, order->account, order->id), "", 0);
@@ -268,7 +191,7 @@ static void raw_put_index_rows(raw *r, const billord_order *order)
             0);
 }
 
-static billord_token_record *raw_token(raw *r, const char *account, const char *token)
+static billord_token_record *raw_token(raw_store *r, const char *account, const char *token)
 {
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     MDB_val v;
@@ -292,9 +215,9 @@ static const uint8_t garbage[] = {0xc1, 0x00, 0x07};   /* 0xc1: msgpack's never-
 
 Test(cov_replay_verify, a_healthy_directory_without_a_log_has_no_problem)
 {
-    make_state(data);
+    make_state(replay_data);
     billord_verify_report report;
-    found *f = verify(data, NULL, &report);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     cr_expect(report.wal_present == false, "a replayed directory keeps no log");
     cr_expect(eq(u64, report.wal_records, 0));
@@ -305,15 +228,13 @@ Test(cov_replay_verify, a_healthy_directory_without_a_log_has_no_problem)
     cr_expect(report.lmdb_values > report.accounts + report.instances + report.orders);
     free(f);
     /* and without a problem callback the same */
-    cr_assert(eq(int, billord_verify(data, NULL, NULL, NULL, &report), BILLORD_OK));
+    cr_assert(eq(int, billord_verify(replay_data, NULL, NULL, NULL, &report), BILLORD_OK));
     cr_expect(eq(u64, report.problems, 0));
 }
 
 Test(cov_replay_verify, many_accounts_and_instances_are_all_checked)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_account account = raw_account(&r, POOR);
     billord_instance instance = raw_instance(&r, "i-acc0004");
     /* more than the first allocation of each table holds: 100 accounts without orders, and
@@ -330,12 +251,12 @@ Test(cov_replay_verify, many_accounts_and_instances_are_all_checked)
     }
     raw_commit(&r);
     billord_verify_report report;
-    found *f = verify(data, NULL, &report);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     cr_expect(eq(u64, report.accounts, 104));
     free(f);
     /* and one of them wrong is found among them */
-    raw_open(&r);
+    raw_open(&r, replay_data);
     billord_account last = raw_account(&r, "7777000000000099");
     last.balance_micros -= 1;
     raw_put_account(&r, &last);
@@ -345,13 +266,11 @@ Test(cov_replay_verify, many_accounts_and_instances_are_all_checked)
 
 Test(cov_replay_verify, problems_are_counted_without_a_callback)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     raw_put(&r, BILLORD_DB_PRICES, "x", 1, garbage, sizeof garbage);
     raw_commit(&r);
     billord_verify_report report;
-    cr_assert(eq(int, billord_verify(data, NULL, NULL, NULL, &report), BILLORD_OK));
+    cr_assert(eq(int, billord_verify(replay_data, NULL, NULL, NULL, &report), BILLORD_OK));
     cr_expect(eq(u64, report.problems, 1));
 }
 
@@ -359,9 +278,7 @@ Test(cov_replay_verify, problems_are_counted_without_a_callback)
 
 Test(cov_replay_verify, meta_keys_and_values_that_do_not_decode)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord__encode_u64(&r.buffer, 1);
     raw_put_encoded(&r, BILLORD_DB_META, "bad\0key", 7);
     msgpack_packer packer;
@@ -381,9 +298,7 @@ Test(cov_replay_verify, meta_keys_and_values_that_do_not_decode)
 /* Regression: an unsigned meta value holding a negative number was taken as 0, unreported. */
 Test(cov_replay_verify, unsigned_meta_values_must_not_be_negative)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord__encode_i64(&r.buffer, -5);
     raw_put_encoded(&r, BILLORD_DB_META, "applied_lsn", 11);
     raw_put_encoded(&r, BILLORD_DB_META, "next_event_seq", 14);
@@ -394,9 +309,7 @@ Test(cov_replay_verify, unsigned_meta_values_must_not_be_negative)
 
 Test(cov_replay_verify, account_keys_and_values_that_do_not_decode)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_account account = raw_account(&r, MAIN);
     raw_put(&r, BILLORD_DB_ACCOUNTS, "123\0" "456", 7, garbage, sizeof garbage);
     char long_id[BILLORD_ACCOUNT_ID_BYTES_MAX + 2];
@@ -412,9 +325,7 @@ Test(cov_replay_verify, account_keys_and_values_that_do_not_decode)
 
 Test(cov_replay_verify, access_keys_that_do_not_decode_or_lead_nowhere)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     raw_put(&r, BILLORD_DB_ACCESS_KEYS, "LTAI\0x", 6, garbage, sizeof garbage);
     raw_put(&r, BILLORD_DB_ACCESS_KEYS, "LTAIbroken", 10, garbage, sizeof garbage);
     billord_access_key_record key = {.account = NOBODY, .secret = "s"};
@@ -428,9 +339,7 @@ Test(cov_replay_verify, access_keys_that_do_not_decode_or_lead_nowhere)
 
 Test(cov_replay_verify, coupon_keys_values_and_owners)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     raw_put(&r, BILLORD_DB_COUPONS, "no-zero", 7, garbage, sizeof garbage);
     raw_put(&r, BILLORD_DB_COUPONS, "\0cp", 3, garbage, sizeof garbage);
     raw_put(&r, BILLORD_DB_COUPONS, MAIN "\0cp\0x", 22, garbage, sizeof garbage);
@@ -448,10 +357,11 @@ Test(cov_replay_verify, coupon_keys_values_and_owners)
     raw_put(&r, BILLORD_DB_COUPONS, key, billord__key_pair(key, sizeof key, MAIN, "cp-broken"),
             garbage, sizeof garbage);
     billord_coupon coupon = {.account = NOBODY, .id = "cp-x", .amount_micros = 1,
-                             .amount_initial_micros = 1, .expires_ms = DEMO_CLOCK_MS,
+                             .amount_initial_micros = 1, .expires_ms = REPLAY_CLOCK_MS,
                              .product_mask = BILLORD_PRODUCT_BIT(BILLORD_PRODUCT_ECS)};
     billord__encode_coupon(&r.buffer, &coupon);
-    raw_put_encoded(&r, BILLORD_DB_COUPONS, key, billord__key_pair(key, sizeof key, NOBODY, "cp-x"));
+    raw_put_encoded(&r, BILLORD_DB_COUPONS, key,
+                    billord__key_pair(key, sizeof key, NOBODY, "cp-x"));
     raw_commit(&r);
     expect_problems(7, "coupons: a key is not account\\0coupon",
                     "coupons: " MAIN "/cp-broken: the value does not decode",
@@ -460,11 +370,9 @@ Test(cov_replay_verify, coupon_keys_values_and_owners)
 
 Test(cov_replay_verify, a_coupon_that_grew_or_went_negative)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_coupon grown = {.account = POOR, .id = "cp-grown", .amount_micros = 5,
-                            .amount_initial_micros = 3, .expires_ms = DEMO_CLOCK_MS,
+                            .amount_initial_micros = 3, .expires_ms = REPLAY_CLOCK_MS,
                             .product_mask = BILLORD_PRODUCT_BIT(BILLORD_PRODUCT_ECS)};
     billord_coupon negative = grown;
     snprintf(negative.id, sizeof negative.id, "cp-negative");
@@ -472,7 +380,8 @@ Test(cov_replay_verify, a_coupon_that_grew_or_went_negative)
     negative.amount_initial_micros = 0;
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     billord__encode_coupon(&r.buffer, &grown);
-    raw_put_encoded(&r, BILLORD_DB_COUPONS, key, billord__key_pair(key, sizeof key, POOR, "cp-grown"));
+    raw_put_encoded(&r, BILLORD_DB_COUPONS, key,
+                    billord__key_pair(key, sizeof key, POOR, "cp-grown"));
     billord__encode_coupon(&r.buffer, &negative);
     raw_put_encoded(&r, BILLORD_DB_COUPONS, key,
                     billord__key_pair(key, sizeof key, POOR, "cp-negative"));
@@ -485,9 +394,7 @@ Test(cov_replay_verify, a_coupon_that_grew_or_went_negative)
 
 Test(cov_replay_verify, a_price_that_does_not_decode)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     raw_put(&r, BILLORD_DB_PRICES, "ecs\0broken", 10, garbage, sizeof garbage);
     raw_commit(&r);
     expect_problems(1, "prices: a value does not decode", NULL);
@@ -495,9 +402,7 @@ Test(cov_replay_verify, a_price_that_does_not_decode)
 
 Test(cov_replay_verify, instance_keys_values_and_owners)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_instance instance = raw_instance(&r, "i-acc0004");
     raw_put(&r, BILLORD_DB_INSTANCES, "i-\0x", 4, garbage, sizeof garbage);
     raw_put(&r, BILLORD_DB_INSTANCES, "i-broken", 8, garbage, sizeof garbage);
@@ -512,27 +417,21 @@ Test(cov_replay_verify, instance_keys_values_and_owners)
 
 Test(cov_replay_verify, an_unpaid_order_count_that_disagrees_with_the_orders)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_instance instance = raw_instance(&r, "i-acc0001");
     uint32_t stored = instance.unpaid_order_count;
     instance.unpaid_order_count = stored + 2;
     raw_put_instance(&r, "i-acc0001", &instance);
     raw_commit(&r);
-    char expected[128];
-    snprintf(expected, sizeof expected, "instances: i-acc0001: unpaid_order_count %u but %u Unpaid",
-             stored + 2, stored);
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL, "instances: i-acc0001: unpaid_order_count %u but %u Unpaid",
+                       stored + 2, stored);
 }
 
 /* ---- orders and their indexes ---------------------------------------------------------------- */
 
 Test(cov_replay_verify, order_keys_values_and_owners)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_order order = raw_last_order(&r);
     uint8_t key[8];
     raw_put(&r, BILLORD_DB_ORDERS, "1234567", 7, garbage, sizeof garbage);
@@ -554,9 +453,7 @@ Test(cov_replay_verify, order_keys_values_and_owners)
 
 Test(cov_replay_verify, an_order_id_at_or_above_the_next_one)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_order order = raw_last_order(&r);
     /* a cancelled copy far ahead, with its index rows: only its id is wrong */
     order.id = 1ULL << 52;
@@ -565,17 +462,13 @@ Test(cov_replay_verify, an_order_id_at_or_above_the_next_one)
     raw_put_order(&r, &order);
     raw_put_index_rows(&r, &order);
     raw_commit(&r);
-    char expected[96];
-    snprintf(expected, sizeof expected, "orders: %llu: not below meta.next_order_id",
-             (unsigned long long)(1ULL << 52));
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL, "orders: %llu: not below meta.next_order_id",
+                       (unsigned long long)(1ULL << 52));
 }
 
 Test(cov_replay_verify, an_unpaid_order_counts_toward_its_instance)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_order order = raw_last_order(&r);
     billord_instance instance = raw_instance(&r, order.instance);
     /* turn the paid renewal into an Unpaid one, with the money given back */
@@ -588,12 +481,10 @@ Test(cov_replay_verify, an_unpaid_order_counts_toward_its_instance)
     order.balance_paid_micros = order.credit_paid_micros = order.coupon_paid_micros = 0;
     raw_put_order(&r, &order);
     raw_commit(&r);
-    char expected[128];
-    snprintf(expected, sizeof expected, "instances: %s: unpaid_order_count %u but %u Unpaid",
-             instance.id, instance.unpaid_order_count, instance.unpaid_order_count + 1);
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL, "instances: %s: unpaid_order_count %u but %u Unpaid", instance.id,
+                       instance.unpaid_order_count, instance.unpaid_order_count + 1);
     /* and with the count raised to match, none */
-    raw_open(&r);
+    raw_open(&r, replay_data);
     instance.unpaid_order_count++;
     raw_put_instance(&r, instance.id, &instance);
     raw_commit(&r);
@@ -602,9 +493,7 @@ Test(cov_replay_verify, an_unpaid_order_counts_toward_its_instance)
 
 Test(cov_replay_verify, index_rows_of_the_wrong_shape)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_order order = raw_last_order(&r);
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     raw_put(&r, BILLORD_DB_ACCOUNT_ORDERS, "ab", 2, "", 0);                     /* too short */
@@ -623,9 +512,7 @@ Test(cov_replay_verify, index_rows_of_the_wrong_shape)
 
 Test(cov_replay_verify, index_rows_that_point_at_the_wrong_order)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_order order = raw_last_order(&r);
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     /* no such order */
@@ -650,13 +537,11 @@ Test(cov_replay_verify, index_rows_that_point_at_the_wrong_order)
                     NULL);
 }
 
-/* ---- tokens ------------------------------------------------------------------------------------ */
+/* ---- tokens ---------------------------------------------------------------------------------- */
 
 Test(cov_replay_verify, token_keys_values_and_expiry_rows)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_token_record *record = raw_token(&r, MAIN, "v-1");
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX + 8];
     raw_put(&r, BILLORD_DB_TOKENS, "no-zero", 7, garbage, sizeof garbage);
@@ -674,9 +559,7 @@ Test(cov_replay_verify, token_keys_values_and_expiry_rows)
 
 Test(cov_replay_verify, token_expiry_rows_of_the_wrong_shape_or_time)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_token_record *record = raw_token(&r, MAIN, "v-1");
     int64_t created = record->created_ms;
     free(record);
@@ -706,13 +589,11 @@ Test(cov_replay_verify, token_expiry_rows_of_the_wrong_shape_or_time)
                     "tokens: " MAIN "/t-broken: the value does not decode", NULL);
 }
 
-/* ---- databases without a codec here ----------------------------------------------------------- */
+/* ---- databases without a codec here ---------------------------------------------------------- */
 
 Test(cov_replay_verify, values_of_other_databases_must_be_versioned_msgpack_arrays)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     static const uint8_t not_array[] = {0x01};
     static const uint8_t empty_array[] = {0x90};
     static const uint8_t text_first[] = {0x91, 0xa1, 'v'};
@@ -730,45 +611,37 @@ Test(cov_replay_verify, values_of_other_databases_must_be_versioned_msgpack_arra
                     "outbox: a value is not a versioned msgpack record", NULL);
 }
 
-/* ---- money ------------------------------------------------------------------------------------ */
+/* ---- money ----------------------------------------------------------------------------------- */
 
 Test(cov_replay_verify, credit_used_that_orders_did_not_pay)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_account account = raw_account(&r, POOR);
     cr_assert(account.credit_used_micros > 0, "the renewal was paid on credit");
     account.credit_used_micros += 1;
     raw_put_account(&r, &account);
     raw_commit(&r);
-    char expected[128];
-    snprintf(expected, sizeof expected, "money: account " POOR ": credit_used %lld != credit paid "
-             "by orders %lld", (long long)account.credit_used_micros,
-             (long long)account.credit_used_micros - 1);
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL,
+                       "money: account " POOR ": credit_used %lld != credit paid by orders %lld",
+                       (long long)account.credit_used_micros,
+                       (long long)account.credit_used_micros - 1);
 }
 
 Test(cov_replay_verify, credit_used_above_the_limit)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord_account account = raw_account(&r, POOR);
     account.credit_limit_micros = account.credit_used_micros - 1;
     raw_put_account(&r, &account);
     raw_commit(&r);
-    char expected[128];
-    snprintf(expected, sizeof expected, "money: account " POOR ": credit_used %lld above the limit "
-             "%lld", (long long)account.credit_used_micros, (long long)account.credit_limit_micros);
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL, "money: account " POOR ": credit_used %lld above the limit %lld",
+                       (long long)account.credit_used_micros,
+                       (long long)account.credit_limit_micros);
 }
 
 Test(cov_replay_verify, a_balance_or_coupon_that_changed_without_an_order)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     uint8_t key[BILLORD_STORE_KEY_BYTES_MAX];
     size_t bytes = billord__key_pair(key, sizeof key, MAIN, "cp-2");
     MDB_val v;
@@ -789,40 +662,38 @@ Test(cov_replay_verify, a_balance_or_coupon_that_changed_without_an_order)
 
 Test(cov_replay_verify, a_next_order_id_beyond_two_to_the_53)
 {
-    make_state(data);
-    raw r;
-    raw_open(&r);
+    raw_store r = state_to_plant();
     billord__encode_u64(&r.buffer, 1ULL << 53);
     raw_put_encoded(&r, BILLORD_DB_META, "next_order_id", 13);
     raw_commit(&r);
-    char expected[96];
-    snprintf(expected, sizeof expected, "meta: next_order_id %llu is not below 2^53",
-             (unsigned long long)(1ULL << 53));
-    expect_problems(1, expected, NULL);
+    expect_one_problem(NULL, "meta: next_order_id %llu is not below 2^53",
+                       (unsigned long long)(1ULL << 53));
 }
 
-/* ---- stores that are missing, damaged or older --------------------------------------------------- */
+/* ---- stores that are missing, damaged or older ----------------------------------------------- */
 
 Test(cov_replay_verify, a_missing_directory_or_store)
 {
     billord_verify_report report;
-    cr_expect(eq(int, billord_verify(data, NULL, on_problem, NULL, &report), BILLORD_E_NOT_FOUND));
+    cr_expect(eq(int, billord_verify(replay_data, NULL, replay_found_add, NULL, &report),
+                 BILLORD_E_NOT_FOUND));
     cr_expect(eq(u64, report.problems, 0));
-    /* a file is not a data directory */
-    FILE *file = fopen(data, "w");
+    /* a file is not a replay_data directory */
+    FILE *file = fopen(replay_data, "w");
     cr_assert(file != NULL);
     fclose(file);
-    cr_expect(eq(int, billord_verify(data, NULL, on_problem, NULL, &report), BILLORD_E_NOT_FOUND));
-    cr_assert(eq(int, unlink(data), 0));
-    mkdir(data, 0755);
-    found *f = verify(data, NULL, &report);
+    cr_expect(eq(int, billord_verify(replay_data, NULL, replay_found_add, NULL, &report),
+                 BILLORD_E_NOT_FOUND));
+    cr_assert(eq(int, unlink(replay_data), 0));
+    mkdir(replay_data, 0755);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
     cr_expect(eq(u64, f->count, 1), "%s", f->text);
     cr_expect(strstr(f->text, "state: ") != NULL && strstr(f->text, "no store (state/data.mdb)"),
               "%s", f->text);
     free(f);
     /* the digest says the same */
     char hex[BILLORD_DIGEST_HEX_BYTES + 1], error_text[512];
-    cr_expect(eq(int, billord_replay_digest(data, hex, NULL, error_text, sizeof error_text),
+    cr_expect(eq(int, billord_replay_digest(replay_data, hex, NULL, error_text, sizeof error_text),
                  BILLORD_E_NOT_FOUND));
     cr_expect(strstr(error_text, "no store") != NULL, "%s", error_text);
 }
@@ -844,28 +715,28 @@ Test(cov_replay_verify, a_data_directory_path_too_long_for_a_store)
 
 Test(cov_replay_verify, the_digest_leaves_out_applied_lsn_and_nothing_else)
 {
-    make_state(data);
+    make_state(replay_data);
     char before[BILLORD_DIGEST_HEX_BYTES + 1], after[BILLORD_DIGEST_HEX_BYTES + 1];
     char error_text[512];
     uint64_t pairs_before = 0, pairs_after = 0;
-    cr_assert(eq(int, billord_replay_digest(data, before, &pairs_before, error_text,
+    cr_assert(eq(int, billord_replay_digest(replay_data, before, &pairs_before, error_text,
                                             sizeof error_text),
                  BILLORD_OK), "%s", error_text);
-    raw r;
-    raw_open(&r);
+    raw_store r;
+    raw_open(&r, replay_data);
     billord__encode_u64(&r.buffer, 4242);
     raw_put_encoded(&r, BILLORD_DB_META, "applied_lsn", 11);
     raw_commit(&r);
-    cr_assert(eq(int, billord_replay_digest(data, after, &pairs_after, error_text,
+    cr_assert(eq(int, billord_replay_digest(replay_data, after, &pairs_after, error_text,
                                             sizeof error_text),
                  BILLORD_OK), "%s", error_text);
     cr_expect(eq(str, before, after), "applied_lsn is where the state came from, not what it is");
     cr_expect(eq(u64, pairs_before, pairs_after));
     /* a meta key of the same length is state */
-    raw_open(&r);
+    raw_open(&r, replay_data);
     raw_put_encoded(&r, BILLORD_DB_META, "applied_xyz", 11);
     raw_commit(&r);
-    cr_assert(eq(int, billord_replay_digest(data, after, &pairs_after, error_text,
+    cr_assert(eq(int, billord_replay_digest(replay_data, after, &pairs_after, error_text,
                                             sizeof error_text),
                  BILLORD_OK), "%s", error_text);
     cr_expect(ne(str, before, after));
@@ -875,8 +746,8 @@ Test(cov_replay_verify, the_digest_leaves_out_applied_lsn_and_nothing_else)
 Test(cov_replay_verify, a_damaged_store_file_is_an_io_error)
 {
     char state[TEMPDIR_PATH_BYTES], mdb[TEMPDIR_PATH_BYTES];
-    mkdir(data, 0755);
-    tempdir_join(state, data, "state");
+    mkdir(replay_data, 0755);
+    tempdir_join(state, replay_data, "state");
     mkdir(state, 0755);
     tempdir_join(mdb, state, "data.mdb");
     FILE *file = fopen(mdb, "w");
@@ -886,10 +757,10 @@ Test(cov_replay_verify, a_damaged_store_file_is_an_io_error)
     }
     fclose(file);
     char hex[BILLORD_DIGEST_HEX_BYTES + 1], error_text[512];
-    cr_expect(eq(int, billord_replay_digest(data, hex, NULL, error_text, sizeof error_text),
+    cr_expect(eq(int, billord_replay_digest(replay_data, hex, NULL, error_text, sizeof error_text),
                  BILLORD_E_IO));
     cr_expect(strstr(error_text, "/state: LMDB: ") != NULL, "%s", error_text);
-    found *f = verify(data, NULL, NULL);
+    replay_found *f = replay_verify(replay_data, NULL, NULL);
     cr_expect(eq(u64, f->count, 1), "%s", f->text);
     cr_expect(strstr(f->text, "state: ") == f->text && strstr(f->text, "LMDB: ") != NULL, "%s",
               f->text);
@@ -900,8 +771,8 @@ Test(cov_replay_verify, a_damaged_store_file_is_an_io_error)
 Test(cov_replay_verify, databases_a_store_lacks_read_as_empty)
 {
     char none[TEMPDIR_PATH_BYTES], empty[TEMPDIR_PATH_BYTES];
-    tempdir_join(none, dir, "none");
-    tempdir_join(empty, dir, "empty");
+    tempdir_join(none, replay_dir, "none");
+    tempdir_join(empty, replay_dir, "empty");
     /* "none": an LMDB environment without any named database; "empty": all of them, empty */
     const char *dirs[] = {none, empty};
     for (int i = 0; i < 2; i++) {
@@ -934,7 +805,7 @@ Test(cov_replay_verify, databases_a_store_lacks_read_as_empty)
                  BILLORD_OK), "%s", error_text);
     cr_expect(eq(str, hex_none, hex_empty));
     billord_verify_report report;
-    found *f = verify(none, NULL, &report);
+    replay_found *f = replay_verify(none, NULL, &report);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     cr_expect(eq(u64, report.lmdb_values, 0));
     free(f);
@@ -945,18 +816,18 @@ Test(cov_replay_verify, databases_a_store_lacks_read_as_empty)
  * bsearch a NULL array (undefined behaviour, caught by UndefinedBehaviorSanitizer). */
 Test(cov_replay_verify, an_order_without_index_databases)
 {
-    make_state(data);
+    make_state(replay_data);
     billord_order order;
     {
-        raw r;
-        raw_open(&r);
+        raw_store r;
+        raw_open(&r, replay_data);
         order = raw_last_order(&r);
         raw_commit(&r);
     }
     char state[TEMPDIR_PATH_BYTES];
-    tempdir_join(data, dir, "bare");
-    mkdir(data, 0755);
-    tempdir_join(state, data, "state");
+    tempdir_join(replay_data, replay_dir, "bare");
+    mkdir(replay_data, 0755);
+    tempdir_join(state, replay_data, "state");
     mkdir(state, 0755);
     MDB_env *env = NULL;
     cr_assert(eq(int, mdb_env_create(&env), 0));
@@ -985,16 +856,17 @@ Test(cov_replay_verify, an_order_without_index_databases)
              (unsigned long long)order.id);
     snprintf(index_rows[1], sizeof index_rows[1], "orders: %llu: no instance_orders row",
              (unsigned long long)order.id);
-    expect_problems(4, "its account " POOR " does not exist", "its instance i-poor0001 does not exist",
+    expect_problems(4, "its account " POOR " does not exist",
+                    "its instance i-poor0001 does not exist",
                     index_rows[0], index_rows[1], NULL);
 }
 
 Test(cov_replay_verify, lmdb_failing_under_the_read_is_reported)
 {
-    make_state(data);
+    make_state(replay_data);
     /* the third cursor step of the walk over every database */
     faulty_lmdb_fail_at(3, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), EIO, false);
-    found *f = verify(data, NULL, NULL);
+    replay_found *f = replay_verify(replay_data, NULL, NULL);
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     cr_expect(eq(u64, f->count, 1), "%s", f->text);
@@ -1003,96 +875,35 @@ Test(cov_replay_verify, lmdb_failing_under_the_read_is_reported)
     /* and under the digest */
     char hex[BILLORD_DIGEST_HEX_BYTES + 1], error_text[512];
     faulty_lmdb_fail_at(3, FAULTY_LMDB_MASK(FAULTY_LMDB_CURSOR_GET), EIO, false);
-    cr_expect(eq(int, billord_replay_digest(data, hex, NULL, error_text, sizeof error_text),
+    cr_expect(eq(int, billord_replay_digest(replay_data, hex, NULL, error_text, sizeof error_text),
                  BILLORD_E_IO));
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     cr_expect(strstr(error_text, "/state: LMDB: Input/output error") != NULL, "%s", error_text);
     /* a database that cannot be opened */
     faulty_lmdb_fail_at(2, FAULTY_LMDB_MASK(FAULTY_LMDB_DBI_OPEN), EIO, false);
-    cr_expect(eq(int, billord_replay_digest(data, hex, NULL, error_text, sizeof error_text),
+    cr_expect(eq(int, billord_replay_digest(replay_data, hex, NULL, error_text, sizeof error_text),
                  BILLORD_E_IO));
     faulty_lmdb_reset();
     cr_expect(strstr(error_text, "/state: LMDB: Input/output error") != NULL, "%s", error_text);
 }
 
-/* ---- the log ------------------------------------------------------------------------------------ */
-
-static void quiet(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
-
-/* A durable db seeded from the demo fixture with `renewals` acknowledged renewals, each one
- * log record, in segments of segment_bytes. */
-static void make_db(const char *data_dir, uint32_t renewals, uint64_t segment_bytes)
-{
-    char fixture_path[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture_path, "fixtures/demo.json");
-    mkdir(data_dir, 0755);
-    billord_db_config config = {.data_dir = data_dir, .map_bytes = MAP_BYTES,
-                                .wal_segment_bytes = segment_bytes, .log_line = quiet};
-    billord_db *db = NULL;
-    cr_assert(eq(int, billord_db_open(&config, &db, NULL), BILLORD_OK));
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(eq(int, billord_fixture_parse_file(fixture_path, &fixture, error_text,
-                                                 sizeof error_text),
-                 BILLORD_OK));
-    cr_assert(eq(int, billord_db_seed(db, &fixture), BILLORD_OK));
-    billord_fixture_free(&fixture);
-    for (uint32_t i = 0; i < renewals; i++) {
-        char token[32];
-        snprintf(token, sizeof token, "log-%u", i);
-        billord_param params[] = {{"InstanceId", "i-acc0001"}, {"Period", "1"},
-                                  {"PeriodUnit", "Week"}, {"ClientToken", token}};
-        billord_command command = {.kind = BILLORD_COMMAND_REQUEST,
-                                   .now_ms = DEMO_CLOCK_MS + i,
-                                   .account = MAIN,
-                                   .action = "RenewInstance",
-                                   .param_count = 4,
-                                   .params = params};
-        snprintf(command.request_id, sizeof command.request_id,
-                 "0D000000-0000-4000-8000-%012u", i);
-        billord_outcome outcome;
-        billord_db_execute(db, &command, &outcome);
-        cr_assert(eq(int, outcome.code, BILLORD_API_OK), "%s", outcome.message);
-    }
-    billord_db_close(db);
-}
-
-typedef struct last_record {
-    char segment[TEMPDIR_PATH_BYTES];
-    uint64_t offset;
-    uint64_t end;
-    uint64_t lsn;
-} last_record;
-
-static last_record find_last_record(const char *wal_dir)
-{
-    last_record last = {0};
-    billord_wal_reader *reader = NULL;
-    cr_assert(eq(int, billord_wal_reader_open(wal_dir, NULL, &reader), BILLORD_OK));
-    billord_wal_record record;
-    while (billord_wal_reader_next(reader, &record) == BILLORD_OK) {
-        snprintf(last.segment, sizeof last.segment, "%s", record.segment_path);
-        last.offset = record.offset_bytes;
-        last.end = record.offset_bytes + BILLORD_WAL_RECORD_HEADER_BYTES + record.payload_bytes;
-        last.lsn = record.lsn;
-    }
-    billord_wal_reader_close(reader);
-    cr_assert(last.lsn > 0);
-    return last;
-}
+/* ---- the log --------------------------------------------------------------------------------- */
 
 #define LOG_RENEWALS 6u
 
+/* DATA with a log of LOG_RENEWALS renewals, and the path of that log. */
+static void made_log(char wal[TEMPDIR_PATH_BYTES])
+{
+    replay_make_db(replay_data, LOG_RENEWALS, 0);
+    tempdir_join(wal, replay_data, "wal");
+}
+
 Test(cov_replay_verify, a_healthy_log_reaches_the_state)
 {
-    make_db(data, LOG_RENEWALS, 0);
+    replay_make_db(replay_data, LOG_RENEWALS, 0);
     billord_verify_report report;
-    found *f = verify(data, NULL, &report);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     cr_expect(report.wal_present);
     cr_expect(eq(u64, report.wal_records, report.wal_lsn_last - report.wal_lsn_first + 1));
@@ -1104,74 +915,41 @@ Test(cov_replay_verify, a_healthy_log_reaches_the_state)
 
 Test(cov_replay_verify, a_log_read_twice_is_a_repeat)
 {
-    make_db(data, LOG_RENEWALS, 0);
     char wal[TEMPDIR_PATH_BYTES];
-    tempdir_join(wal, data, "wal");
-    last_record last = find_last_record(wal);
+    made_log(wal);
+    replay_last_record last = replay_find_last_record(wal);
     /* the live log passed as the archive too: every LSN comes again */
-    found *f = verify(data, wal, NULL);
-    cr_expect(eq(u64, f->count, 1), "%s", f->text);
-    char expected[64];
-    snprintf(expected, sizeof expected, "LSN 1 follows %llu (a gap or a repeat)",
-             (unsigned long long)last.lsn);
-    cr_expect(strstr(f->text, expected) != NULL, "%s", f->text);
-    free(f);
+    expect_one_problem(wal, "LSN 1 follows %llu (a gap or a repeat)", (unsigned long long)last.lsn);
 }
 
 Test(cov_replay_verify, a_log_record_that_is_not_a_batch)
 {
-    make_db(data, LOG_RENEWALS, 0);
     char wal[TEMPDIR_PATH_BYTES];
-    tempdir_join(wal, data, "wal");
-    billord_wal_config config = {.dir_path = wal, .segment_bytes = BILLORD_WAL_SEGMENT_BYTES_DEFAULT,
-                                 .preparer_inline = true};
-    billord_wal *log = NULL;
-    billord_wal_recovery info;
-    cr_assert(eq(int, billord_wal_open(&config, &log, &info), BILLORD_OK));
-    static const uint8_t not_batch[] = {0x93, 0x01, 0xc1};
-    uint64_t lsn = 0;
-    cr_assert(eq(int, billord_wal_append(log, not_batch, sizeof not_batch, &lsn), BILLORD_OK));
-    cr_assert(eq(int, billord_wal_sync(log), BILLORD_OK));
-    billord_wal_close(log);
-    found *f = verify(data, NULL, NULL);
-    cr_expect(eq(u64, f->count, 1), "%s", f->text);
-    char expected[64];
-    snprintf(expected, sizeof expected, "record %llu does not decode as a batch",
-             (unsigned long long)lsn);
-    cr_expect(strstr(f->text, expected) != NULL, "%s", f->text);
-    free(f);
+    made_log(wal);
+    uint64_t lsn = replay_append_not_a_batch(wal);
+    expect_one_problem(NULL, "record %llu does not decode as a batch", (unsigned long long)lsn);
 }
 
 Test(cov_replay_verify, a_torn_tail_is_not_a_problem_unless_it_held_applied_records)
 {
-    make_db(data, LOG_RENEWALS, 0);
     char wal[TEMPDIR_PATH_BYTES];
-    tempdir_join(wal, data, "wal");
-    last_record last = find_last_record(wal);
-    /* half a record header after the last record: a write never acknowledged */
-    int fd = open(last.segment, O_WRONLY);
-    cr_assert(fd >= 0);
-    static const uint8_t partial[7] = {0x10, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00};
-    cr_assert(eq(sz, (size_t)pwrite(fd, partial, sizeof partial, (off_t)last.end),
-                 sizeof partial));
+    made_log(wal);
+    replay_last_record last = replay_find_last_record(wal);
+    replay_tear_tail(&last);
     billord_verify_report report;
-    found *f = verify(data, NULL, &report);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     cr_expect(report.wal_torn_tail);
     cr_expect(eq(u64, report.wal_lsn_last, last.lsn));
     free(f);
     /* the last (applied) record cut short */
-    cr_assert(eq(int, ftruncate(fd, (off_t)(last.offset + 10)), 0));
-    close(fd);
-    f = verify(data, NULL, &report);
+    cr_assert(eq(int, truncate(last.segment, (off_t)(last.offset + 10)), 0));
+    f = replay_verify(replay_data, NULL, &report);
     cr_expect(report.wal_torn_tail);
-    cr_expect(eq(u64, f->count, 1), "%s", f->text);
-    char expected[128];
-    snprintf(expected, sizeof expected,
-             "log: ends at LSN %llu but the state has applied LSN %llu (a damaged tail held "
-             "applied records)",
-             (unsigned long long)(last.lsn - 1), (unsigned long long)last.lsn);
-    cr_expect(strstr(f->text, expected) != NULL, "%s", f->text);
+    expect_found(f, 1,
+                 "log: ends at LSN %llu but the state has applied LSN %llu (a damaged tail held "
+                 "applied records)",
+                 (unsigned long long)(last.lsn - 1), (unsigned long long)last.lsn);
     free(f);
 }
 
@@ -1190,50 +968,47 @@ static void copy_file(const char *from, const char *to, uint64_t bytes)
 
 Test(cov_replay_verify, an_archive_that_ends_in_a_torn_record_is_damaged)
 {
-    make_db(data, LOG_RENEWALS, 0);
+    replay_make_db(replay_data, LOG_RENEWALS, 0);
     char wal[TEMPDIR_PATH_BYTES], archive[TEMPDIR_PATH_BYTES], copy[TEMPDIR_PATH_BYTES];
-    tempdir_join(wal, data, "wal");
-    tempdir_join(archive, dir, "archive");
+    tempdir_join(wal, replay_data, "wal");
+    tempdir_join(archive, replay_dir, "archive");
     mkdir(archive, 0755);
-    last_record last = find_last_record(wal);
+    replay_last_record last = replay_find_last_record(wal);
     const char *name = strrchr(last.segment, '/') + 1;
     tempdir_join(copy, archive, name);
     copy_file(last.segment, copy, last.offset + 10);
-    found *f = verify(data, archive, NULL);
+    replay_found *f = replay_verify(replay_data, archive, NULL);
     /* in an archive a torn record is damage; the live log then repeats from LSN 1 */
-    cr_expect(eq(u64, f->count, 2), "%s", f->text);
+    expect_found(f, 2, "LSN 1 follows %llu", (unsigned long long)(last.lsn - 1));
     cr_expect(strstr(f->text, "log: ") != NULL && strstr(f->text, name) != NULL, "%s", f->text);
-    char expected[64];
-    snprintf(expected, sizeof expected, "LSN 1 follows %llu", (unsigned long long)(last.lsn - 1));
-    cr_expect(strstr(f->text, expected) != NULL, "%s", f->text);
     free(f);
 }
 
 Test(cov_replay_verify, an_archive_that_cannot_be_read)
 {
-    make_db(data, LOG_RENEWALS, 0);
+    replay_make_db(replay_data, LOG_RENEWALS, 0);
     char long_path[BILLORD_WAL_PATH_BYTES_MAX];
     memset(long_path, 'a', sizeof long_path - 1);
     long_path[0] = '/';
     long_path[sizeof long_path - 1] = '\0';
-    found *f = verify(data, long_path, NULL);
+    replay_found *f = replay_verify(replay_data, long_path, NULL);
     cr_expect(eq(u64, f->count, 1), "%s", f->text);
     cr_expect(strncmp(f->text, "log: /aaaa", 10) == 0, "%s", f->text);
     free(f);
     /* an archive without segments is an empty one */
     char archive[TEMPDIR_PATH_BYTES];
-    tempdir_join(archive, dir, "archive");
+    tempdir_join(archive, replay_dir, "archive");
     mkdir(archive, 0755);
-    f = verify(data, archive, NULL);
+    f = replay_verify(replay_data, archive, NULL);
     cr_expect(eq(u64, f->count, 0), "%s", f->text);
     free(f);
 }
 
 Test(cov_replay_verify, a_log_that_starts_after_the_state)
 {
-    make_db(data, 40, BILLORD_WAL_SEGMENT_BYTES_MIN);
+    replay_make_db(replay_data, 40, BILLORD_WAL_SEGMENT_BYTES_MIN);
     char wal[TEMPDIR_PATH_BYTES];
-    tempdir_join(wal, data, "wal");
+    tempdir_join(wal, replay_data, "wal");
     /* a log whose first segment is gone (retired, or removed here), and a state from
      * before it */
     uint64_t lsn_first = 0;
@@ -1249,18 +1024,15 @@ Test(cov_replay_verify, a_log_that_starts_after_the_state)
         billord_wal_reader_close(reader);
     }
     cr_assert(lsn_first > 2);
-    raw r;
-    raw_open(&r);
+    raw_store r;
+    raw_open(&r, replay_data);
     billord__encode_u64(&r.buffer, 1);
     raw_put_encoded(&r, BILLORD_DB_META, "applied_lsn", 11);
     raw_commit(&r);
     billord_verify_report report;
-    found *f = verify(data, NULL, &report);
-    cr_expect(eq(u64, f->count, 1), "%s", f->text);
-    char expected[96];
-    snprintf(expected, sizeof expected, "log: starts at LSN %llu, after the state's applied LSN 1",
-             (unsigned long long)lsn_first);
-    cr_expect(strstr(f->text, expected) != NULL, "%s", f->text);
+    replay_found *f = replay_verify(replay_data, NULL, &report);
+    expect_found(f, 1, "log: starts at LSN %llu, after the state's applied LSN 1",
+                 (unsigned long long)lsn_first);
     cr_expect(eq(u64, report.applied_lsn, 1));
     free(f);
 }

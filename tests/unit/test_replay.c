@@ -9,40 +9,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <criterion/criterion.h>
 #include <criterion/new/assert.h>
-#include <lmdb.h>
 
 #include <billord/db.h>
-#include <billord/fixture.h>
 #include <billord/replay.h>
 #include <billord/server.h>
 
-#include "store/codec.h"
 #include "store/store.h"
-#include "support/db_harness.h"
 #include "support/http_client.h"
-#include "support/tempdir.h"
+#include "support/replay_fixture.h"
 
-#define DEMO_CLOCK_MS 1795305600000LL
+#define DEMO_CLOCK_MS REPLAY_CLOCK_MS
 #define GENERATED_LINES 6000u
 #define TOKENS_KEPT 256u
+#define MAP_BYTES (256ULL << 20)            /* room for the generated logs */
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-}
-
-static void teardown(void)
-{
-    tempdir_remove(dir);
-}
-
-TestSuite(replay, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(replay, .init = replay_fixture_setup, .fini = replay_fixture_teardown, .timeout = 300);
 
 /* ---- a generated log -------------------------------------------------------------------- */
 
@@ -185,143 +169,80 @@ static void generate_log(const char *path, uint32_t line_count, uint64_t seed)
     fclose(file);
 }
 
-/* ---- running a replay -------------------------------------------------------------------- */
-
-typedef struct replay_result {
-    billord_err err;
-    billord_replay_stats stats;
-    char error_text[BILLORD_REPLAY_ERROR_BYTES];
-} replay_result;
-
-static void replay_into(const char *data_dir, const char *fixture, const char *const *inputs,
-                        size_t input_count, bool expect, bool from_wal, const char *record_path,
-                        replay_result *out)
-{
-    char fixture_path[TEMPDIR_PATH_BYTES];
-    if (fixture != NULL) {
-        tempdir_source_path(fixture_path, fixture);
-    }
-    FILE *record = record_path != NULL ? fopen(record_path, "w") : NULL;
-    FILE *sink = fopen("/dev/null", "w");
-    billord_replay_options options = {.data_dir = data_dir,
-                                      .fixtures_path = fixture != NULL ? fixture_path : NULL,
-                                      .map_bytes = 256ULL << 20,
-                                      .expect = expect,
-                                      .from_wal = from_wal,
-                                      .inputs = inputs,
-                                      .input_count = input_count,
-                                      .out = stdout,
-                                      .err = sink,
-                                      .record = record};
-    out->err = billord_replay_run(&options, &out->stats, out->error_text, sizeof out->error_text);
-    if (record != NULL) {
-        fclose(record);
-    }
-    fclose(sink);
-}
-
-static void digest_of(const char *data_dir, char hex[BILLORD_DIGEST_HEX_BYTES + 1])
-{
-    char error_text[BILLORD_REPLAY_ERROR_BYTES];
-    billord_err err = billord_replay_digest(data_dir, hex, NULL, error_text, sizeof error_text);
-    cr_assert(err == BILLORD_OK, "digest %s: %s", data_dir, error_text);
-}
-
-static uint64_t count_of(const billord_replay_stats *stats, const char *action,
-                         billord_api_code code)
-{
-    for (size_t i = 0; i < stats->count_entries; i++) {
-        if (strcmp(stats->counts[i].action, action) == 0 && stats->counts[i].code == code) {
-            return stats->counts[i].count;
-        }
-    }
-    return 0;
-}
-
 /* ---- determinism ---------------------------------------------------------------------------- */
+
+/* Replay a log with its recorded responses compared (--expect) into DIR/data_name, seeded from
+ * the demo fixture; the replay succeeds. */
+static replay_result *replay_expecting(const char *log, const char *data_name)
+{
+    char data_dir[TEMPDIR_PATH_BYTES];
+    tempdir_join(data_dir, replay_dir, data_name);
+    return replay_run_ok(&(replay_args){.data_dir = data_dir, .fixture = REPLAY_DEMO_FIXTURE,
+                                        .input = log, .expect = true, .map_bytes = MAP_BYTES});
+}
 
 Test(replay, one_log_into_two_directories_is_byte_identical)
 {
     char log[TEMPDIR_PATH_BYTES], a[TEMPDIR_PATH_BYTES], b[TEMPDIR_PATH_BYTES];
     char record_a[TEMPDIR_PATH_BYTES], record_b[TEMPDIR_PATH_BYTES];
-    tempdir_join(log, dir, "mixed.ndjson");
-    tempdir_join(a, dir, "a");
-    tempdir_join(b, dir, "b");
-    tempdir_join(record_a, dir, "a.ndjson");
-    tempdir_join(record_b, dir, "b.ndjson");
+    tempdir_join(log, replay_dir, "mixed.ndjson");
+    tempdir_join(a, replay_dir, "a");
+    tempdir_join(b, replay_dir, "b");
+    tempdir_join(record_a, replay_dir, "a.ndjson");
+    tempdir_join(record_b, replay_dir, "b.ndjson");
     generate_log(log, GENERATED_LINES, 0x9E3779B97F4A7C15ULL);
-    const char *inputs[] = {log};
-    replay_result *first = calloc(1, sizeof *first);
-    replay_result *second = calloc(1, sizeof *second);
-    replay_into(a, "fixtures/demo.json", inputs, 1, false, false, record_a, first);
-    replay_into(b, "fixtures/demo.json", inputs, 1, false, false, record_b, second);
-    cr_assert(first->err == BILLORD_OK, "%s", first->error_text);
-    cr_assert(second->err == BILLORD_OK, "%s", second->error_text);
+    replay_args args = {.data_dir = a, .fixture = REPLAY_DEMO_FIXTURE, .input = log,
+                        .map_bytes = MAP_BYTES, .record_path = record_a};
+    replay_result *first = replay_run_ok(&args);
+    args.data_dir = b;
+    args.record_path = record_b;
+    replay_result_free(replay_run_ok(&args));
     cr_assert(eq(u64, first->stats.lines, GENERATED_LINES + GENERATED_LINES / 500));
     cr_assert(eq(u64, first->stats.skipped[BILLORD_REPLAY_SKIP_UNAUTHENTICATED],
                  GENERATED_LINES / 500));
     cr_assert(eq(u64, first->stats.requests, GENERATED_LINES));
     /* the mix covers what it claims */
-    cr_expect(count_of(&first->stats, "RenewInstance", BILLORD_API_OK) > 0);
-    cr_expect(count_of(&first->stats, "RenewInstance", BILLORD_API_IDEMPOTENCE_PARAM_NOT_MATCH) > 0);
-    cr_expect(count_of(&first->stats, "RenewInstance", BILLORD_API_INVALID_PERIOD) > 0);
-    cr_expect(count_of(&first->stats, "FooBar", BILLORD_API_ACTION_NOT_FOUND) > 0);
-    cr_expect(count_of(&first->stats, "ModifyDBInstancePayType", BILLORD_API_OK) > 0);
-    cr_expect(count_of(&first->stats, "DescribeOrders", BILLORD_API_OK) > 0);
-    cr_expect(eq(u64, count_of(&first->stats, "RenewInstance",
-                               BILLORD_API_LAST_TOKEN_PROCESSING), 0),
+    const billord_replay_stats *stats = &first->stats;
+    cr_expect(replay_count_of(stats, "RenewInstance", BILLORD_API_OK) > 0);
+    cr_expect(replay_count_of(stats, "RenewInstance", BILLORD_API_IDEMPOTENCE_PARAM_NOT_MATCH) > 0);
+    cr_expect(replay_count_of(stats, "RenewInstance", BILLORD_API_INVALID_PERIOD) > 0);
+    cr_expect(replay_count_of(stats, "FooBar", BILLORD_API_ACTION_NOT_FOUND) > 0);
+    cr_expect(replay_count_of(stats, "ModifyDBInstancePayType", BILLORD_API_OK) > 0);
+    cr_expect(replay_count_of(stats, "DescribeOrders", BILLORD_API_OK) > 0);
+    cr_expect(eq(u64, replay_count_of(stats, "RenewInstance", BILLORD_API_LAST_TOKEN_PROCESSING),
+                 0),
               "a repeated token never shares a batch with its first use");
+    replay_result_free(first);
     size_t bytes_a = 0, bytes_b = 0;
     char *text_a = tempdir_read_file(record_a, &bytes_a);
     char *text_b = tempdir_read_file(record_b, &bytes_b);
     cr_assert(text_a != NULL && text_b != NULL);
     cr_assert(eq(sz, bytes_a, bytes_b));
     cr_assert(memcmp(text_a, text_b, bytes_a) == 0, "the replayed responses are byte-identical");
-    char digest_a[BILLORD_DIGEST_HEX_BYTES + 1], digest_b[BILLORD_DIGEST_HEX_BYTES + 1];
-    digest_of(a, digest_a);
-    digest_of(b, digest_b);
-    cr_assert(eq(str, digest_a, digest_b));
-    /* the recorded responses replay with --expect into a third directory without a difference */
-    char c[TEMPDIR_PATH_BYTES];
-    tempdir_join(c, dir, "c");
-    const char *recorded[] = {record_a};
-    replay_into(c, "fixtures/demo.json", recorded, 1, true, false, NULL, first);
-    cr_assert(first->err == BILLORD_OK, "%s", first->error_text);
-    cr_assert(eq(u64, first->stats.compared, GENERATED_LINES));
-    cr_assert(eq(u64, first->stats.divergences, 0));
     free(text_a);
     free(text_b);
-    free(first);
-    free(second);
+    replay_assert_same_digest(a, b, "one log, one state");
+    /* the recorded responses replay with --expect into a third directory without a difference */
+    replay_result *third = replay_expecting(record_a, "c");
+    cr_assert(eq(u64, third->stats.compared, GENERATED_LINES));
+    cr_assert(eq(u64, third->stats.divergences, 0));
+    replay_result_free(third);
 }
 
 Test(replay, a_divergence_is_found_and_counted)
 {
-    char log[TEMPDIR_PATH_BYTES], a[TEMPDIR_PATH_BYTES];
-    tempdir_join(log, dir, "wrong.ndjson");
-    tempdir_join(a, dir, "a");
-    FILE *file = fopen(log, "w");
+    char log[TEMPDIR_PATH_BYTES];
+    tempdir_join(log, replay_dir, "wrong.ndjson");
     /* the recorded OrderId is not the one the engine gives */
-    fprintf(file, "{\"ts_ms\":%lld,\"account\":\"1234567890123456\",\"action\":\"RenewInstance\","
-                  "\"params\":{\"InstanceId\":\"i-acc0001\",\"Period\":\"1\"},\"response\":{"
-                  "\"status\":200,\"body\":{\"RequestId\":\"11111111-1111-4111-8111-111111111111\","
-                  "\"OrderId\":1}},\"request_id\":\"11111111-1111-4111-8111-111111111111\"}\n",
-            DEMO_CLOCK_MS);
-    fclose(file);
-    const char *inputs[] = {log};
-    replay_result *result = calloc(1, sizeof *result);
-    replay_into(a, "fixtures/demo.json", inputs, 1, true, false, NULL, result);
-    cr_assert(result->err == BILLORD_OK, "%s", result->error_text);
+    replay_write_text(log, "{\"ts_ms\":" REPLAY_CLOCK_MS_TEXT ",\"account\":\"" REPLAY_MAIN_ACCOUNT
+                           "\",\"action\":\"RenewInstance\",\"params\":{\"InstanceId\":"
+                           "\"i-acc0001\",\"Period\":\"1\"},\"response\":{\"status\":200,"
+                           "\"body\":{\"RequestId\":\"11111111-1111-4111-8111-111111111111\","
+                           "\"OrderId\":1}},\"request_id\":"
+                           "\"11111111-1111-4111-8111-111111111111\"}\n");
+    replay_result *result = replay_expecting(log, "a");
     cr_assert(eq(u64, result->stats.divergences, 1));
-    free(result);
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *file = fopen(path, "w");
-    cr_assert(file != NULL);
-    fputs(text, file);
-    fclose(file);
+    replay_result_free(result);
 }
 
 /* The demo fixture with every list reversed: the same content in another order. */
@@ -344,68 +265,42 @@ static void write_reversed_fixture(const char *path)
     json_decref(root);
 }
 
-static void seed_dir(const char *data_dir, const char *fixture_path)
-{
-    billord_fixture fixture;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(billord_fixture_parse_file(fixture_path, &fixture, error_text, sizeof error_text) ==
-                  BILLORD_OK, "%s", error_text);
-    billord_engine_config config = {.data_dir = data_dir};
-    billord_engine *engine = NULL;
-    cr_assert(billord_engine_open(&config, &engine) == BILLORD_OK);
-    cr_assert(billord_engine_seed(engine, &fixture) == BILLORD_OK);
-    billord_engine_close(engine);
-    billord_fixture_free(&fixture);
-}
-
 Test(replay, digest_ignores_reopening_and_fixture_order)
 {
     char a[TEMPDIR_PATH_BYTES], b[TEMPDIR_PATH_BYTES], reversed[TEMPDIR_PATH_BYTES];
     char demo[TEMPDIR_PATH_BYTES];
-    tempdir_join(a, dir, "a");
-    tempdir_join(b, dir, "b");
-    tempdir_join(reversed, dir, "reversed.json");
-    tempdir_source_path(demo, "fixtures/demo.json");
+    tempdir_join(a, replay_dir, "a");
+    tempdir_join(b, replay_dir, "b");
+    tempdir_join(reversed, replay_dir, "reversed.json");
+    tempdir_source_path(demo, REPLAY_DEMO_FIXTURE);
     write_reversed_fixture(reversed);
-    seed_dir(a, demo);
-    seed_dir(b, reversed);
+    billord_engine_close(replay_engine_seeded(a, demo));
+    billord_engine_close(replay_engine_seeded(b, reversed));
     char digest_a[BILLORD_DIGEST_HEX_BYTES + 1], digest_b[BILLORD_DIGEST_HEX_BYTES + 1];
     char digest_again[BILLORD_DIGEST_HEX_BYTES + 1];
-    digest_of(a, digest_a);
-    digest_of(b, digest_b);
+    replay_digest_of(a, digest_a);
+    replay_digest_of(b, digest_b);
     cr_assert(eq(str, digest_a, digest_b), "same content, another order");
     billord_engine_config config = {.data_dir = a};
     billord_engine *engine = NULL;
     cr_assert(billord_engine_open(&config, &engine) == BILLORD_OK);
     billord_engine_close(engine);
-    digest_of(a, digest_again);
+    replay_digest_of(a, digest_again);
     cr_assert(eq(str, digest_a, digest_again), "reopening changes nothing");
     cr_assert(eq(sz, strlen(digest_a), BILLORD_DIGEST_HEX_BYTES));
     /* and a change of state changes it */
     char log[TEMPDIR_PATH_BYTES];
-    tempdir_join(log, dir, "one.ndjson");
-    char line[512];
-    snprintf(line, sizeof line,
-             "{\"ts_ms\":%lld,\"account\":\"1234567890123456\",\"action\":\"RenewInstance\","
-             "\"params\":{\"InstanceId\":\"i-acc0001\",\"Period\":\"1\"}}\n",
-             DEMO_CLOCK_MS);
-    write_text(log, line);
-    const char *inputs[] = {log};
-    replay_result *result = calloc(1, sizeof *result);
-    replay_into(a, NULL, inputs, 1, false, false, NULL, result);
-    cr_assert(result->err == BILLORD_OK, "%s", result->error_text);
-    digest_of(a, digest_again);
+    tempdir_join(log, replay_dir, "one.ndjson");
+    replay_write_text(log, "{\"ts_ms\":" REPLAY_CLOCK_MS_TEXT ",\"account\":\"" REPLAY_MAIN_ACCOUNT
+                           "\",\"action\":\"RenewInstance\",\"params\":{\"InstanceId\":"
+                           "\"i-acc0001\",\"Period\":\"1\"}}\n");
+    replay_result_free(replay_run_ok(&(replay_args){.data_dir = a, .input = log,
+                                                    .map_bytes = MAP_BYTES}));
+    replay_digest_of(a, digest_again);
     cr_assert(ne(str, digest_a, digest_again));
-    free(result);
 }
 
 /* ---- record with a server, replay with --expect ---------------------------------------------- */
-
-static void quiet(void *ctx, const char *line)
-{
-    (void)ctx;
-    (void)line;
-}
 
 static void call(uint16_t port, const v1_options *options, const char *first_name, ...)
 {
@@ -432,16 +327,16 @@ static void call(uint16_t port, const v1_options *options, const char *first_nam
 Test(replay, a_recorded_server_log_replays_without_divergence)
 {
     char data[TEMPDIR_PATH_BYTES], log[TEMPDIR_PATH_BYTES], fixture[TEMPDIR_PATH_BYTES];
-    tempdir_join(data, dir, "server");
-    tempdir_join(log, dir, "requests.ndjson");
-    tempdir_source_path(fixture, "fixtures/demo.json");
+    tempdir_join(data, replay_dir, "server");
+    tempdir_join(log, replay_dir, "requests.ndjson");
+    tempdir_source_path(fixture, REPLAY_DEMO_FIXTURE);
     billord_server_config config = {.data_dir = data,
                                     .listen_host = "127.0.0.1",
                                     .fixtures_path = fixture,
                                     .auth = BILLORD_SERVER_AUTH_SIGNATURE,
                                     .clock = BILLORD_SERVER_CLOCK_MANUAL,
                                     .request_log_path = log,
-                                    .log_line = quiet};
+                                    .log_line = replay_quiet};
     billord_server *server = NULL;
     char error_text[1024];
     cr_assert(billord_server_start(&config, &server, error_text, sizeof error_text) == BILLORD_OK,
@@ -474,43 +369,22 @@ Test(replay, a_recorded_server_log_replays_without_divergence)
     call(port, &bad, "Action", "RenewInstance", "InstanceId", "i-acc0001", "Period", "1", NULL);
     billord_server_stop(server);
 
-    char replayed[TEMPDIR_PATH_BYTES];
-    tempdir_join(replayed, dir, "replayed");
-    const char *inputs[] = {log};
-    replay_result *result = calloc(1, sizeof *result);
-    replay_into(replayed, "fixtures/demo.json", inputs, 1, true, false, NULL, result);
-    cr_assert(result->err == BILLORD_OK, "%s", result->error_text);
+    replay_result *result = replay_expecting(log, "replayed");
     cr_assert(eq(u64, result->stats.lines, 14));
     cr_assert(eq(u64, result->stats.divergences, 0));
     cr_assert(eq(u64, result->stats.compared, 12), "all but the two refused before the engine");
-    char digest_server[BILLORD_DIGEST_HEX_BYTES + 1], digest_replayed[BILLORD_DIGEST_HEX_BYTES + 1];
-    digest_of(data, digest_server);
-    digest_of(replayed, digest_replayed);
-    cr_assert(eq(str, digest_server, digest_replayed));
-    free(result);
+    replay_result_free(result);
+    char replayed[TEMPDIR_PATH_BYTES];
+    tempdir_join(replayed, replay_dir, "replayed");
+    replay_assert_same_digest(data, replayed, "the server's state, replayed");
 }
 
 /* ---- the log of a billord_db ----------------------------------------------------------------- */
 
+/* A durable db on data_dir archiving to archive_dir, with `batches` batches of renewals. */
 static void build_db_dir(const char *data_dir, const char *archive_dir, uint32_t batches)
 {
-    char fixture[TEMPDIR_PATH_BYTES];
-    tempdir_source_path(fixture, "fixtures/demo.json");
-    mkdir(data_dir, 0755);
-    mkdir(archive_dir, 0755);
-    billord_db_config config = {.data_dir = data_dir,
-                                .map_bytes = 256ULL << 20,
-                                .wal_segment_bytes = 64u * 1024u,
-                                .archive_dir = archive_dir,
-                                .log_line = quiet};
-    billord_db *db = NULL;
-    cr_assert(billord_db_open(&config, &db, NULL) == BILLORD_OK);
-    billord_fixture parsed;
-    char error_text[BILLORD_FIXTURE_ERROR_BYTES];
-    cr_assert(billord_fixture_parse_file(fixture, &parsed, error_text, sizeof error_text) ==
-              BILLORD_OK);
-    cr_assert(billord_db_seed(db, &parsed) == BILLORD_OK);
-    billord_fixture_free(&parsed);
+    billord_db *db = replay_db_seeded(data_dir, archive_dir, 64u * 1024u, MAP_BYTES);
     enum { PER_BATCH = 4 };
     for (uint32_t b = 0; b < batches; b++) {
         char tokens[PER_BATCH][32];
@@ -536,146 +410,92 @@ static void build_db_dir(const char *data_dir, const char *archive_dir, uint32_t
     billord_db_close(db);
 }
 
+/* DATA, a durable db of `batches` batches with its archive at DIR/archive. */
+static void build_data(char archive[TEMPDIR_PATH_BYTES], uint32_t batches)
+{
+    tempdir_join(archive, replay_dir, "archive");
+    build_db_dir(replay_data, archive, batches);
+}
+
 Test(replay, the_log_of_a_db_replays_to_the_same_digest)
 {
-    char original[TEMPDIR_PATH_BYTES], archive[TEMPDIR_PATH_BYTES], wal[TEMPDIR_PATH_BYTES];
-    char replayed[TEMPDIR_PATH_BYTES];
-    tempdir_join(original, dir, "original");
-    tempdir_join(archive, dir, "archive");
-    tempdir_join(wal, original, "wal");
-    tempdir_join(replayed, dir, "replayed");
-    build_db_dir(original, archive, 700);
+    char archive[TEMPDIR_PATH_BYTES], wal[TEMPDIR_PATH_BYTES], replayed[TEMPDIR_PATH_BYTES];
+    build_data(archive, 700);
+    tempdir_join(wal, replay_data, "wal");
+    tempdir_join(replayed, replay_dir, "replayed");
     const char *inputs[] = {archive, wal};
-    replay_result *result = calloc(1, sizeof *result);
-    replay_into(replayed, "fixtures/demo.json", inputs, 2, false, true, NULL, result);
-    cr_assert(result->err == BILLORD_OK, "%s", result->error_text);
+    replay_result *result = replay_run_ok(&(replay_args){.data_dir = replayed,
+                                                         .fixture = REPLAY_DEMO_FIXTURE,
+                                                         .inputs = inputs, .input_count = 2,
+                                                         .from_wal = true,
+                                                         .map_bytes = MAP_BYTES});
     cr_assert(result->stats.wal_records > 0);
     cr_assert(eq(u64, result->stats.wal_commands, 700u * 4u));
-    char digest_original[BILLORD_DIGEST_HEX_BYTES + 1];
-    char digest_replayed[BILLORD_DIGEST_HEX_BYTES + 1];
-    digest_of(original, digest_original);
-    digest_of(replayed, digest_replayed);
-    cr_assert(eq(str, digest_original, digest_replayed));
-    free(result);
+    replay_result_free(result);
+    replay_assert_same_digest(replay_data, replayed, "the log replays to its state");
 }
 
 /* ---- verify -------------------------------------------------------------------------------- */
 
-typedef struct problems {
-    uint64_t count;
-    char first[1024];
-} problems;
-
-static void on_problem(void *ctx, const char *text)
+/* Verify DATA with its archive: problems, the first of them holding text. */
+static void expect_first_problem(const char *archive, const char *text)
 {
-    problems *p = ctx;
-    if (p->count++ == 0) {
-        snprintf(p->first, sizeof p->first, "%s", text);
-    }
+    replay_found *found = replay_verify(replay_data, archive, NULL);
+    cr_assert(found->count > 0);
+    cr_assert(replay_found_first_has(found, text), "%s", found->text);
+    free(found);
 }
 
-static problems verify_dir(const char *data_dir, const char *archive_dir)
+/* An account_orders row of an order that does not exist. */
+static void plant_orphan_index_row(void)
 {
-    problems p = {0};
-    billord_verify_report report;
-    cr_assert(billord_verify(data_dir, archive_dir, on_problem, &p, &report) == BILLORD_OK);
-    cr_assert(eq(u64, report.problems, p.count));
-    return p;
-}
-
-/* Run fn on one raw LMDB write transaction of DATA_DIR/state. */
-static void plant(const char *data_dir, void (*fn)(MDB_txn *txn, MDB_dbi *dbis))
-{
-    char state[TEMPDIR_PATH_BYTES];
-    tempdir_join(state, data_dir, "state");
-    MDB_env *env = NULL;
-    cr_assert(mdb_env_create(&env) == 0);
-    mdb_env_set_maxdbs(env, BILLORD_DB_COUNT);
-    mdb_env_set_mapsize(env, 256ULL << 20);
-    cr_assert(mdb_env_open(env, state, 0, 0644) == 0);
-    MDB_txn *txn = NULL;
-    cr_assert(mdb_txn_begin(env, NULL, 0, &txn) == 0);
-    MDB_dbi dbis[BILLORD_DB_COUNT];
-    for (unsigned db = 0; db < BILLORD_DB_COUNT; db++) {
-        cr_assert(mdb_dbi_open(txn, billord__store_db_name((billord_db_id)db), MDB_CREATE,
-                               &dbis[db]) == 0);
-    }
-    fn(txn, dbis);
-    cr_assert(mdb_txn_commit(txn) == 0);
-    mdb_env_close(env);
-}
-
-static void plant_orphan_index_row(MDB_txn *txn, MDB_dbi *dbis)
-{
+    raw_store r;
+    raw_open(&r, replay_data);
     uint8_t key[64];
-    size_t bytes = billord__key_pair(key, sizeof key, "1234567890123456", "");
+    size_t bytes = billord__key_pair(key, sizeof key, REPLAY_MAIN_ACCOUNT, "");
     billord__be64_put(key + bytes, 299999999999999ULL);
-    MDB_val k = {bytes + 8, key}, v = {0, NULL};
-    cr_assert(mdb_put(txn, dbis[BILLORD_DB_ACCOUNT_ORDERS], &k, &v, 0) == 0);
+    raw_put(&r, BILLORD_DB_ACCOUNT_ORDERS, key, bytes + 8, "", 0);
+    raw_commit(&r);
 }
 
-static void plant_money(MDB_txn *txn, MDB_dbi *dbis)
+static void plant_money(void)
 {
-    const char *id = "1234567890123456";
-    MDB_val k = {strlen(id), (void *)id}, v;
-    cr_assert(mdb_get(txn, dbis[BILLORD_DB_ACCOUNTS], &k, &v) == 0);
-    billord_account account;
-    cr_assert(billord__decode_account(v.mv_data, v.mv_size, id, &account) == BILLORD_OK);
+    raw_store r;
+    raw_open(&r, replay_data);
+    billord_account account = raw_account(&r, REPLAY_MAIN_ACCOUNT);
     account.balance_micros += 1;    /* one micro from nowhere */
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init(&buffer);
-    billord__encode_account(&buffer, &account);
-    MDB_val value = {buffer.size, buffer.data};
-    cr_assert(mdb_put(txn, dbis[BILLORD_DB_ACCOUNTS], &k, &value, 0) == 0);
-    msgpack_sbuffer_destroy(&buffer);
+    raw_put_account(&r, &account);
+    raw_commit(&r);
 }
 
 Test(replay, verify_passes_a_healthy_directory_and_finds_planted_faults)
 {
-    char data[TEMPDIR_PATH_BYTES], archive[TEMPDIR_PATH_BYTES];
-    tempdir_join(data, dir, "data");
-    tempdir_join(archive, dir, "archive");
-    build_db_dir(data, archive, 40);
-    problems p = verify_dir(data, archive);
-    cr_assert(eq(u64, p.count, 0), "healthy: %s", p.first);
+    char archive[TEMPDIR_PATH_BYTES];
+    build_data(archive, 40);
+    replay_found *found = replay_verify(replay_data, archive, NULL);
+    cr_assert(eq(u64, found->count, 0), "healthy: %s", found->text);
+    free(found);
 
-    plant(data, plant_orphan_index_row);
-    p = verify_dir(data, archive);
-    cr_assert(p.count > 0);
-    cr_assert(strstr(p.first, "account_orders") != NULL, "%s", p.first);
+    plant_orphan_index_row();
+    expect_first_problem(archive, "account_orders");
 }
 
 Test(replay, verify_finds_money_that_does_not_add_up)
 {
-    char data[TEMPDIR_PATH_BYTES], archive[TEMPDIR_PATH_BYTES];
-    tempdir_join(data, dir, "data");
-    tempdir_join(archive, dir, "archive");
-    build_db_dir(data, archive, 10);
-    plant(data, plant_money);
-    problems p = verify_dir(data, archive);
-    cr_assert(p.count > 0);
-    cr_assert(strstr(p.first, "money: account 1234567890123456") != NULL, "%s", p.first);
+    char archive[TEMPDIR_PATH_BYTES];
+    build_data(archive, 10);
+    plant_money();
+    expect_first_problem(archive, "money: account " REPLAY_MAIN_ACCOUNT);
 }
 
 Test(replay, verify_finds_a_flipped_byte_in_a_log_record)
 {
-    char data[TEMPDIR_PATH_BYTES], archive[TEMPDIR_PATH_BYTES], segment[TEMPDIR_PATH_BYTES];
-    tempdir_join(data, dir, "data");
-    tempdir_join(archive, dir, "archive");
-    build_db_dir(data, archive, 10);
-    tempdir_join(segment, data, "wal/00000000000000000001.seg");
-    FILE *file = fopen(segment, "r+b");
-    cr_assert(file != NULL, "%s", segment);
+    char archive[TEMPDIR_PATH_BYTES], wal[TEMPDIR_PATH_BYTES];
+    build_data(archive, 10);
+    tempdir_join(wal, replay_data, "wal");
     /* a byte inside the first record's payload: records after it still verify */
-    const long offset = 64 + 20 + 10;
-    fseek(file, offset, SEEK_SET);
-    int byte = fgetc(file);
-    fseek(file, offset, SEEK_SET);
-    fputc(byte ^ 0x40, file);
-    fclose(file);
-    problems p = verify_dir(data, archive);
-    cr_assert(p.count > 0);
-    cr_assert(strstr(p.first, "log:") != NULL, "%s", p.first);
+    replay_flip_first_record_byte(wal);
+    expect_first_problem(archive, "log:");
 }
 
 /* ---- bad lines --------------------------------------------------------------------------- */
@@ -706,14 +526,7 @@ Test(replay, malformed_lines_are_named_and_skipped)
         {"{\"ts_ms\":1,\"ts_ms\":2,\"account\":\"a\",\"action\":\"X\"}", "not JSON"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        billord_replay_line line;
-        char error_text[BILLORD_REPLAY_ERROR_BYTES];
-        billord_err err = billord_replay_line_parse(cases[i].text, strlen(cases[i].text), &line,
-                                                    error_text, sizeof error_text);
-        cr_expect(err != BILLORD_OK, "case %zu parsed", i);
-        cr_expect(strstr(error_text, cases[i].error) != NULL, "case %zu: '%s' lacks '%s'", i,
-                  error_text, cases[i].error);
-        billord_replay_line_free(&line);
+        replay_expect_line_refused(cases[i].text, BILLORD_E_INVALID_ARGUMENT, cases[i].error);
     }
     /* a huge line */
     size_t huge_bytes = BILLORD_REPLAY_LINE_BYTES_MAX + 10;
@@ -739,10 +552,11 @@ Test(replay, malformed_lines_are_named_and_skipped)
 Test(replay, a_log_with_bad_lines_replays_the_good_ones_and_strict_stops)
 {
     char log[TEMPDIR_PATH_BYTES], a[TEMPDIR_PATH_BYTES], b[TEMPDIR_PATH_BYTES];
-    tempdir_join(log, dir, "bad.ndjson");
-    tempdir_join(a, dir, "a");
-    tempdir_join(b, dir, "b");
+    tempdir_join(log, replay_dir, "bad.ndjson");
+    tempdir_join(a, replay_dir, "a");
+    tempdir_join(b, replay_dir, "b");
     FILE *file = fopen(log, "w");
+    cr_assert(file != NULL);
     fprintf(file, "{\"ts_ms\":%lld,\"account\":\"1234567890123456\",\"action\":\"RenewInstance\","
                   "\"params\":{\"InstanceId\":\"i-acc0001\",\"Period\":\"1\"}}\n",
             DEMO_CLOCK_MS);
@@ -753,20 +567,17 @@ Test(replay, a_log_with_bad_lines_replays_the_good_ones_and_strict_stops)
     }
     fprintf(file, "\n{\"ts_ms\":3,\"account\":\"1234567890123456\",\"action\":\"DescribeOrders\"}");
     fclose(file);
-    const char *inputs[] = {log};
-    replay_result *result = calloc(1, sizeof *result);
-    replay_into(a, "fixtures/demo.json", inputs, 1, false, false, NULL, result);
-    cr_assert(result->err == BILLORD_OK, "%s", result->error_text);
+    replay_result *result = replay_run_ok(&(replay_args){.data_dir = a,
+                                                         .fixture = REPLAY_DEMO_FIXTURE,
+                                                         .input = log, .map_bytes = MAP_BYTES});
     cr_assert(eq(u64, result->stats.malformed, 2));
     cr_assert(eq(u64, result->stats.requests, 3));
-    cr_assert(eq(u64, count_of(&result->stats, "Nope", BILLORD_API_ACTION_NOT_FOUND), 1));
-    billord_replay_options strict = {.data_dir = b, .strict = true, .inputs = inputs,
-                                     .input_count = 1, .err = stderr};
-    billord_err err = billord_replay_run(&strict, &result->stats, result->error_text,
-                                         sizeof result->error_text);
-    cr_assert(err == BILLORD_E_INVALID_ARGUMENT);
+    cr_assert(eq(u64, replay_count_of(&result->stats, "Nope", BILLORD_API_ACTION_NOT_FOUND), 1));
+    replay_result_free(result);
+    result = replay_run(&(replay_args){.data_dir = b, .strict = true, .input = log});
+    cr_assert(result->err == BILLORD_E_INVALID_ARGUMENT);
     cr_assert(strstr(result->error_text, "bad.ndjson:2:") != NULL, "%s", result->error_text);
-    free(result);
+    replay_result_free(result);
 }
 
 Test(replay, derived_request_ids_are_stable_uuids)
