@@ -31,7 +31,8 @@ void db_harness_dir_close(const char *dir);
 
 /*
  * A durability suite: `dir` (db_harness_dir_open before each test, db_harness_dir_close
- * after it) and TestSuite(suite_name) with a 120 s timeout. Write it once at file scope.
+ * after it) and TestSuite(suite_name) with a 120 s timeout. Write it once at file scope,
+ * after <criterion/criterion.h>.
  * Statements given after the name run first in the teardown, e.g. to disarm the suite's
  * fault injector:
  *
