@@ -2,7 +2,9 @@
  * render.c: JSON and XML bodies of billord's answers (billord/render.h).
  *
  * JSON goes through jansson (compact, keys in insertion order); XML is written by hand
- * from the same JSON tree with every text node escaped.
+ * from the same JSON tree with every text node escaped. Both are written through a
+ * billord_text (core/text_buffer.h), so that a body is made whole or not at all; the
+ * failure answer is written by hand into the caller's fixed buffer, without allocating.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +14,12 @@
 #include <billord/render.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 
 #define RENDER_RECOMMEND_PREFIX "See docs/api.md#"
 #define RENDER_XML_DEPTH_MAX 8u
+/* The RequestId of a failure answer whose request id is not one billord makes. */
+#define RENDER_NO_REQUEST_ID "00000000-0000-4000-8000-000000000000"
 
 billord_format billord_format_from_param(const char *format_value)
 {
@@ -27,84 +32,70 @@ int billord_render_status(const billord_outcome *outcome)
     return billord_api_code_status(outcome->code);
 }
 
+static void recommend_of(billord_api_code code, char *out, size_t out_bytes)
+{
+    snprintf(out, out_bytes, "%s%s", RENDER_RECOMMEND_PREFIX, billord_api_code_text(code));
+}
+
+/* The answer's tree, or NULL when any member could not be made (out of memory, or a text
+ * that is not UTF-8): an answer is never sent without one of its members. */
 static json_t *answer_tree(const billord_outcome *outcome, const json_t *fields)
 {
+    bool ok = true;
     json_t *root = json_object();
-    json_object_set_new(root, "RequestId", json_string(outcome->request_id));
+    billord__json_set_member(root, "RequestId", json_string(outcome->request_id), &ok);
     if (outcome->code != BILLORD_API_OK) {
         char recommend[128];
-        snprintf(recommend, sizeof recommend, "%s%s", RENDER_RECOMMEND_PREFIX,
-                 billord_api_code_text(outcome->code));
-        json_object_set_new(root, "HostId", json_string(BILLORD_HOST_ID));
-        json_object_set_new(root, "Code", json_string(billord_api_code_text(outcome->code)));
-        json_object_set_new(root, "Message", json_string(outcome->message));
-        json_object_set_new(root, "Recommend", json_string(recommend));
-        return root;
+        recommend_of(outcome->code, recommend, sizeof recommend);
+        billord__json_set_member(root, "HostId", json_string(BILLORD_HOST_ID), &ok);
+        billord__json_set_member(root, "Code", json_string(billord_api_code_text(outcome->code)),
+                                 &ok);
+        billord__json_set_member(root, "Message", json_string(outcome->message), &ok);
+        billord__json_set_member(root, "Recommend", json_string(recommend), &ok);
+    } else {
+        if (outcome->has_order_id) {
+            billord__json_set_member(root, "OrderId",
+                                     json_integer((json_int_t)outcome->order_id), &ok);
+        }
+        const char *key;
+        json_t *value;
+        json_object_foreach((json_t *)fields, key, value) {
+            billord__json_set_member(root, key, json_incref(value), &ok);
+        }
     }
-    if (outcome->has_order_id) {
-        json_object_set_new(root, "OrderId", json_integer((json_int_t)outcome->order_id));
-    }
-    const char *key;
-    json_t *value;
-    json_object_foreach((json_t *)fields, key, value) {
-        json_object_set(root, key, value);
+    if (!ok) {
+        json_decref(root);
+        return NULL;
     }
     return root;
 }
 
 /* ---- XML -------------------------------------------------------------------------- */
 
-typedef struct xml_buffer {
-    char *bytes;
-    size_t used;
-    size_t capacity;
-    bool failed;
-} xml_buffer;
-
-static void xml_append(xml_buffer *buffer, const char *text, size_t text_bytes)
-{
-    if (buffer->failed) {
-        return;
-    }
-    if (buffer->used + text_bytes + 1 > buffer->capacity) {
-        size_t capacity = buffer->capacity * 2 + text_bytes + 256;
-        char *grown = realloc(buffer->bytes, capacity);
-        if (grown == NULL) {
-            buffer->failed = true;
-            return;
-        }
-        buffer->bytes = grown;
-        buffer->capacity = capacity;
-    }
-    memcpy(buffer->bytes + buffer->used, text, text_bytes);
-    buffer->used += text_bytes;
-    buffer->bytes[buffer->used] = '\0';
-}
-
-static void xml_text(xml_buffer *buffer, const char *text)
+static void xml_text(billord_text *buffer, const char *text)
 {
     for (const char *at = text; *at != '\0'; at++) {
         switch (*at) {
-        case '<': xml_append(buffer, "&lt;", 4); break;
-        case '>': xml_append(buffer, "&gt;", 4); break;
-        case '&': xml_append(buffer, "&amp;", 5); break;
-        case '"': xml_append(buffer, "&quot;", 6); break;
-        case '\'': xml_append(buffer, "&apos;", 6); break;
-        default: xml_append(buffer, at, 1); break;
+        case '<': billord__text_append(buffer, "&lt;", 4); break;
+        case '>': billord__text_append(buffer, "&gt;", 4); break;
+        case '&': billord__text_append(buffer, "&amp;", 5); break;
+        case '"': billord__text_append(buffer, "&quot;", 6); break;
+        case '\'': billord__text_append(buffer, "&apos;", 6); break;
+        default: billord__text_append(buffer, at, 1); break;
         }
     }
 }
 
-static void xml_tag(xml_buffer *buffer, const char *name, bool closing)
+static void xml_tag(billord_text *buffer, const char *name, bool closing)
 {
-    xml_append(buffer, closing ? "</" : "<", closing ? 2 : 1);
+    billord__text_append(buffer, closing ? "</" : "<", closing ? 2 : 1);
     xml_text(buffer, name);
-    xml_append(buffer, ">", 1);
+    billord__text_append(buffer, ">", 1);
 }
 
-static void xml_value(xml_buffer *buffer, const char *name, const json_t *value, unsigned depth);
+static void xml_value(billord_text *buffer, const char *name, const json_t *value, unsigned depth);
 
-static void xml_children(xml_buffer *buffer, const json_t *object, unsigned depth)
+static void xml_children(billord_text *buffer, const json_t *object, unsigned depth)
 {
     const char *key;
     json_t *child;
@@ -121,7 +112,7 @@ static void xml_children(xml_buffer *buffer, const json_t *object, unsigned dept
     }
 }
 
-static void xml_value(xml_buffer *buffer, const char *name, const json_t *value, unsigned depth)
+static void xml_value(billord_text *buffer, const char *name, const json_t *value, unsigned depth)
 {
     BILLORD_ASSERT(depth <= RENDER_XML_DEPTH_MAX);
     char scalar[64];
@@ -147,12 +138,14 @@ static void xml_value(xml_buffer *buffer, const char *name, const json_t *value,
     xml_tag(buffer, name, true);
 }
 
+static const char xml_declaration[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+
 static char *render_xml(const char *action, const billord_outcome *outcome, const json_t *tree,
                         size_t *out_bytes)
 {
-    xml_buffer buffer = {NULL, 0, 0, false};
-    static const char declaration[] = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
-    xml_append(&buffer, declaration, sizeof declaration - 1);
+    billord_text buffer;
+    billord__text_init(&buffer);
+    billord__text_append(&buffer, xml_declaration, sizeof xml_declaration - 1);
     char root[BILLORD_ACTION_BYTES_MAX + 16];
     if (outcome->code != BILLORD_API_OK || action == NULL) {
         snprintf(root, sizeof root, "Error");
@@ -160,12 +153,7 @@ static char *render_xml(const char *action, const billord_outcome *outcome, cons
         snprintf(root, sizeof root, "%sResponse", action);
     }
     xml_value(&buffer, root, tree, 0);
-    if (buffer.failed) {
-        free(buffer.bytes);
-        return NULL;
-    }
-    *out_bytes = buffer.used;
-    return buffer.bytes;
+    return billord__text_take(&buffer, out_bytes);
 }
 
 char *billord_render(const char *action, const billord_outcome *outcome, const json_t *fields,
@@ -181,11 +169,90 @@ char *billord_render(const char *action, const billord_outcome *outcome, const j
     if (format == BILLORD_FORMAT_XML) {
         body = render_xml(action, outcome, tree, out_bytes);
     } else {
-        body = json_dumps(tree, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (body != NULL) {
-            *out_bytes = strlen(body);
+        billord_text text;
+        billord__text_init(&text);
+        if (billord__text_dump_json(&text, tree, JSON_COMPACT | JSON_PRESERVE_ORDER)) {
+            body = billord__text_take(&text, out_bytes);
         }
+        billord__text_release(&text);
     }
     json_decref(tree);
     return body;
+}
+
+/* ---- the answer when rendering cannot complete ---------------------------------------- */
+
+/* A request id as billord makes them (letters, digits and '-', at most
+ * BILLORD_REQUEST_ID_BYTES): text that needs no escaping in either format and keeps the
+ * answer within BILLORD_RENDER_FAILURE_BYTES. Anything else is answered with
+ * RENDER_NO_REQUEST_ID. */
+static bool plain_request_id(const char *request_id)
+{
+    if (request_id == NULL || request_id[0] == '\0' ||
+        strnlen(request_id, BILLORD_REQUEST_ID_BYTES + 1) > BILLORD_REQUEST_ID_BYTES) {
+        return false;
+    }
+    for (const char *at = request_id; *at != '\0'; at++) {
+        bool alnum = (*at >= '0' && *at <= '9') || (*at >= 'A' && *at <= 'Z') ||
+                     (*at >= 'a' && *at <= 'z');
+        if (!alnum && *at != '-') {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* A JSON string of text that needs no escaping (printable ASCII but '"' and '\\'). */
+static void json_plain_string(billord_text *text, const char *value)
+{
+    for (const char *at = value; *at != '\0'; at++) {
+        BILLORD_ASSERT(*at >= ' ' && *at <= '~' && *at != '"' && *at != '\\');
+    }
+    billord__text_append(text, "\"", 1);
+    billord__text_append_str(text, value);
+    billord__text_append(text, "\"", 1);
+}
+
+size_t billord_render_failure(billord_api_code code, const char *request_id,
+                              billord_format format, char out[BILLORD_RENDER_FAILURE_BYTES])
+{
+    BILLORD_ASSERT(code == BILLORD_API_INTERNAL_ERROR || code == BILLORD_API_SERVICE_UNAVAILABLE);
+    BILLORD_ASSERT(out != NULL);
+    char recommend[128];
+    recommend_of(code, recommend, sizeof recommend);
+    /* The members of answer_tree() for an error, in its order. */
+    static const char *const names[] = {"RequestId", "HostId", "Code", "Message", "Recommend"};
+    const char *const values[] = {
+        plain_request_id(request_id) ? request_id : RENDER_NO_REQUEST_ID,
+        BILLORD_HOST_ID,
+        billord_api_code_text(code),
+        billord_api_code_message(code),
+        recommend,
+    };
+    billord_text text;
+    billord__text_init_fixed(&text, out, BILLORD_RENDER_FAILURE_BYTES);
+    if (format == BILLORD_FORMAT_XML) {
+        billord__text_append(&text, xml_declaration, sizeof xml_declaration - 1);
+        xml_tag(&text, "Error", false);
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            xml_tag(&text, names[i], false);
+            xml_text(&text, values[i]);
+            xml_tag(&text, names[i], true);
+        }
+        xml_tag(&text, "Error", true);
+    } else {
+        billord__text_append(&text, "{", 1);
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (i > 0) {
+                billord__text_append(&text, ",", 1);
+            }
+            json_plain_string(&text, names[i]);
+            billord__text_append(&text, ":", 1);
+            json_plain_string(&text, values[i]);
+        }
+        billord__text_append(&text, "}", 1);
+    }
+    /* BILLORD_RENDER_FAILURE_BYTES holds the longest of these (test_cov_render checks). */
+    BILLORD_ASSERT(!text.failed);
+    return text.used;
 }

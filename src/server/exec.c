@@ -4,7 +4,8 @@
  * Writes go through billord_db_execute(), which blocks this connection's thread until
  * the batch carrying the command is synced; reads are answered by billord_engine_query()
  * on this thread. Every answer is rendered by billord_render(), so a replayed ClientToken
- * gets its first answer byte for byte.
+ * gets its first answer byte for byte; an answer that cannot be rendered whole is the
+ * failure answer of billord_render_failure(), never a partial one.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +19,14 @@
 #include <billord/render.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 #include "server/exec.h"
 
-/* Answered when rendering itself fails (out of memory): still JSON, still an error. */
-static const char fallback_body[] =
-    "{\"RequestId\":\"00000000-0000-4000-8000-000000000000\",\"HostId\":\"" BILLORD_HOST_ID
-    "\",\"Code\":\"InternalError\",\"Message\":\"The request processing has failed due to "
-    "some unknown error.\",\"Recommend\":\"See docs/api.md#InternalError\"}";
+_Static_assert(SERVER_EXEC_FIXED_BYTES >= BILLORD_RENDER_FAILURE_BYTES,
+               "a response holds any failure answer");
+
+/* Events and their members (billord/engine.h). */
+#define EVENT_MEMBERS 7u
 
 static void report_recovery(server_logger *logger, const billord_db_recovery *info)
 {
@@ -135,6 +137,29 @@ bool billord__server_exec_action_known(const char *action)
 
 /* ---- rendering -------------------------------------------------------------------------- */
 
+/* The failure answer of billord/render.h, made without allocating, for an answer that
+ * could not be rendered: ServiceUnavailable when that was the answer, else InternalError. */
+static void render_failure(const billord_outcome *outcome, bool format_xml, bool want_log_json,
+                           server_exec_response *out)
+{
+    billord_api_code code = outcome->code == BILLORD_API_SERVICE_UNAVAILABLE
+                                ? BILLORD_API_SERVICE_UNAVAILABLE
+                                : BILLORD_API_INTERNAL_ERROR;
+    out->code = code;
+    out->status = billord_api_code_status(code);
+    out->replay = false;                /* not the first answer of a ClientToken */
+    out->body = out->fixed_body;
+    out->body_fixed = true;
+    out->body_bytes = billord_render_failure(
+        code, outcome->request_id, format_xml ? BILLORD_FORMAT_XML : BILLORD_FORMAT_JSON,
+        out->fixed_body);
+    if (format_xml && want_log_json) {
+        (void)billord_render_failure(code, outcome->request_id, BILLORD_FORMAT_JSON,
+                                     out->fixed_log_json);
+        out->log_body_json = out->fixed_log_json;
+    }
+}
+
 static void render_into(const char *action, const billord_outcome *outcome,
                         const json_t *fields, bool format_xml, bool want_log_json,
                         server_exec_response *out)
@@ -149,15 +174,8 @@ static void render_into(const char *action, const billord_outcome *outcome,
                                format_xml ? BILLORD_FORMAT_XML : BILLORD_FORMAT_JSON,
                                &out->body_bytes);
     if (out->body == NULL) {
-        out->code = BILLORD_API_INTERNAL_ERROR;
-        out->status = billord_api_code_status(BILLORD_API_INTERNAL_ERROR);
-        out->body = (char *)fallback_body;
-        out->body_bytes = sizeof fallback_body - 1;
-        out->body_static = true;
-        out->xml = false;
-        return;
-    }
-    if (format_xml && want_log_json) {
+        render_failure(outcome, format_xml, want_log_json, out);
+    } else if (format_xml && want_log_json) {
         size_t json_bytes = 0;
         out->log_body_json = billord_render(xml_action, outcome, fields, BILLORD_FORMAT_JSON,
                                             &json_bytes);
@@ -225,12 +243,93 @@ void billord__server_exec_run(billord_db *db, const server_exec_request *request
     json_decref(fields);
 }
 
+/* ---- GET /admin/events ------------------------------------------------------------------ */
+
+/* How many events the store holds (the summary's "events"); false when it cannot say. */
+static bool events_total(billord_engine *engine, uint64_t *out_total)
+{
+    json_t *summary = NULL;
+    if (billord_engine_inspect(engine, BILLORD_INSPECT_SUMMARY, NULL, &summary) != BILLORD_OK) {
+        return false;
+    }
+    json_t *total = json_object_get(summary, "events");
+    bool known = json_is_integer(total);
+    *out_total = (uint64_t)json_integer_value(total);
+    json_decref(summary);
+    return known;
+}
+
+/* Whether events is the whole run the engine was asked for: an array of complete events
+ * numbered on from since without a gap (events are numbered 1, 2, ... and never removed:
+ * docs/lifecycle.md), as many as the total read before it owes (events are only added).
+ * Out of memory, the engine's array can lack a member of an event or an event without
+ * saying so; such a page is never sent. */
+static bool events_whole(const json_t *events, uint64_t since, uint32_t limit,
+                         uint64_t total_before)
+{
+    if (!json_is_array(events)) {
+        return false;
+    }
+    size_t index;
+    json_t *event;
+    json_array_foreach(events, index, event) {
+        json_int_t seq = json_integer_value(json_object_get(event, "seq"));
+        if (json_object_size(event) != EVENT_MEMBERS || (uint64_t)seq != since + 1 + index) {
+            return false;
+        }
+    }
+    uint64_t owed = total_before > since ? total_before - since : 0;
+    return json_array_size(events) >= (owed < limit ? owed : limit);
+}
+
+billord_api_code billord__server_exec_events(billord_db *db, uint64_t since, uint32_t limit,
+                                             server_exec_response *out)
+{
+    BILLORD_ASSERT(db != NULL && out != NULL);
+    billord_engine *engine = billord_db_engine(db);
+    uint64_t total_before = 0;
+    if (!events_total(engine, &total_before)) {
+        return BILLORD_API_SERVICE_UNAVAILABLE;
+    }
+    json_t *events = NULL;
+    billord_err err = billord_engine_events(engine, since, limit, &events);
+    if (err != BILLORD_OK || !events_whole(events, since, limit, total_before)) {
+        json_decref(events);
+        return BILLORD_API_SERVICE_UNAVAILABLE;
+    }
+    size_t count = json_array_size(events);
+    uint64_t next_since = since + count;
+    bool ok = true;
+    json_t *page = json_object();
+    billord__json_set_member(page, "Events", events, &ok);
+    billord__json_set_member(page, "NextSince", json_integer((json_int_t)next_since), &ok);
+    billord_text text;
+    billord__text_init(&text);
+    size_t body_bytes = 0;
+    char *body = ok && billord__text_dump_json(&text, page, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                     ? billord__text_take(&text, &body_bytes)
+                     : NULL;
+    json_decref(page);
+    billord__text_release(&text);
+    if (body == NULL) {
+        return BILLORD_API_INTERNAL_ERROR;
+    }
+    memset(out, 0, sizeof *out);
+    out->code = BILLORD_API_OK;
+    out->status = 200;
+    out->body = body;
+    out->body_bytes = body_bytes;
+    return BILLORD_API_OK;
+}
+
 void billord__server_exec_response_free(server_exec_response *response)
 {
-    if (!response->body_static) {
+    if (!response->body_fixed) {
         free(response->body);
     }
-    free(response->log_body_json);
+    if (response->log_body_json != response->fixed_log_json) {
+        free(response->log_body_json);
+    }
     response->body = NULL;
     response->log_body_json = NULL;
 }

@@ -26,17 +26,27 @@ typedef struct server_exec_request {
     bool format_xml;
 } server_exec_request;
 
-/* A rendered answer. body is malloc'd unless body_static. */
+/* Room for an answer made without allocating (render.h's BILLORD_RENDER_FAILURE_BYTES, the
+ * admin clock's). */
+#define SERVER_EXEC_FIXED_BYTES 512u
+
+/* A rendered answer, whole: the asked answer, or (when it could not be rendered) the
+ * failure answer of billord/render.h, made in fixed_body without allocating. A response
+ * that holds a fixed body must stay where it is until it is sent. */
 typedef struct server_exec_response {
     billord_api_code code;
     int status;
-    char *body;
+    char *body;                         /* malloc'd, or fixed_body when body_fixed */
     size_t body_bytes;
-    bool body_static;
+    bool body_fixed;                    /* copied when sent, never freed */
     bool xml;
     bool replay;                        /* x-billord-idempotent-replay: true */
-    char *log_body_json;                /* malloc'd JSON of the answer when the body is XML
-                                         * and a log body was asked for; else NULL */
+    char *log_body_json;                /* the JSON of an XML answer when a log body was
+                                         * asked for (malloc'd, or fixed_log_json); NULL when
+                                         * none was asked for or it could not be rendered
+                                         * (the log then holds the XML as it was sent) */
+    char fixed_body[SERVER_EXEC_FIXED_BYTES];
+    char fixed_log_json[SERVER_EXEC_FIXED_BYTES];
 } server_exec_response;
 
 /**
@@ -66,6 +76,8 @@ bool billord__server_exec_action_known(const char *action);
 /**
  * Execute a write (durably) or answer a read, and render the answer.
  * want_log_json: also produce the JSON form when the body is XML (log_body_json).
+ * When the answer cannot be rendered, out is the failure answer (InternalError, or
+ * ServiceUnavailable when that was the answer) with the request's id, in the asked format.
  */
 void billord__server_exec_run(billord_db *db, const server_exec_request *request,
                               bool want_log_json, server_exec_response *out);
@@ -75,6 +87,17 @@ void billord__server_exec_run(billord_db *db, const server_exec_request *request
 void billord__server_exec_error(billord_api_code code, const char *message,
                                 const char *request_id, const char *action, bool format_xml,
                                 bool want_log_json, server_exec_response *out);
+
+/**
+ * GET /admin/events: the events after since, at most limit, as a 200 JSON body
+ * {"Events":[...],"NextSince":N} in out, made whole or not at all.
+ * @return BILLORD_API_OK with out set; else the error to answer instead (out untouched):
+ *         BILLORD_API_SERVICE_UNAVAILABLE when the events cannot be read whole (the store
+ *         fails, or memory runs out while they are read), BILLORD_API_INTERNAL_ERROR when
+ *         the page cannot be written (out of memory).
+ */
+billord_api_code billord__server_exec_events(billord_db *db, uint64_t since, uint32_t limit,
+                                             server_exec_response *out);
 
 /** Free what a response holds. */
 void billord__server_exec_response_free(server_exec_response *response);

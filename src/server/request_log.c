@@ -9,10 +9,10 @@
 #include <jansson.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 #include "server/request_log.h"
 
 #define WRITE_ATTEMPTS_MAX 64u
-#define LINE_BYTES_INITIAL 512u
 
 struct server_request_log {
     pthread_mutex_t mutex;
@@ -36,14 +36,6 @@ billord_err billord__request_log_open(const char *path, server_request_log **out
     return BILLORD_OK;
 }
 
-/* json_object_set_new() that remembers a failure (value is consumed either way). */
-static void set_member(json_t *object, const char *key, json_t *value, bool *ok)
-{
-    if (json_object_set_new(object, key, value) != 0) {
-        *ok = false;
-    }
-}
-
 /* The line, or NULL when any member could not be made (out of memory): a line is written
  * whole or not at all, never without one of its members. */
 static json_t *entry_json(const server_request_log_entry *entry)
@@ -51,22 +43,23 @@ static json_t *entry_json(const server_request_log_entry *entry)
     bool ok = true;
     json_t *params = json_object();
     for (uint32_t i = 0; i < entry->param_count; i++) {
-        set_member(params, entry->params[i].name, json_string(entry->params[i].value), &ok);
+        billord__json_set_member(params, entry->params[i].name,
+                                 json_string(entry->params[i].value), &ok);
     }
     json_t *body = json_loadb(entry->body_json, entry->body_json_bytes, 0, NULL);
     if (body == NULL) {
         body = json_stringn(entry->body_json, entry->body_json_bytes);
     }
     json_t *response = json_object();
-    set_member(response, "status", json_integer(entry->status), &ok);
-    set_member(response, "body", body, &ok);
+    billord__json_set_member(response, "status", json_integer(entry->status), &ok);
+    billord__json_set_member(response, "body", body, &ok);
     json_t *line = json_object();
-    set_member(line, "ts_ms", json_integer(entry->ts_ms), &ok);
-    set_member(line, "account", json_string(entry->account), &ok);
-    set_member(line, "action", json_string(entry->action), &ok);
-    set_member(line, "params", params, &ok);
-    set_member(line, "response", response, &ok);
-    set_member(line, "request_id", json_string(entry->request_id), &ok);
+    billord__json_set_member(line, "ts_ms", json_integer(entry->ts_ms), &ok);
+    billord__json_set_member(line, "account", json_string(entry->account), &ok);
+    billord__json_set_member(line, "action", json_string(entry->action), &ok);
+    billord__json_set_member(line, "params", params, &ok);
+    billord__json_set_member(line, "response", response, &ok);
+    billord__json_set_member(line, "request_id", json_string(entry->request_id), &ok);
     if (!ok) {
         json_decref(line);
         return NULL;
@@ -91,57 +84,28 @@ static bool write_all(int fd, const char *bytes, size_t bytes_len)
     return written_bytes == bytes_len;
 }
 
-/* A line's text as jansson writes it through append(). A failed append is remembered:
- * jansson (2.14) ignores the failure of an object key's write and goes on, which would
- * leave a key without its closing quote in the line. */
-typedef struct line_text {
-    char *bytes;
-    size_t used;
-    size_t capacity;
-    bool failed;
-} line_text;
-
-static int append(const char *bytes, size_t bytes_len, void *data)
-{
-    line_text *text = data;
-    if (text->failed) {
-        return -1;
-    }
-    if (bytes_len > text->capacity - text->used) {
-        size_t capacity = text->capacity * 2 + bytes_len + LINE_BYTES_INITIAL;
-        char *grown = realloc(text->bytes, capacity);
-        if (grown == NULL) {
-            text->failed = true;
-            return -1;
-        }
-        text->bytes = grown;
-        text->capacity = capacity;
-    }
-    memcpy(text->bytes + text->used, bytes, bytes_len);
-    text->used += bytes_len;
-    return 0;
-}
-
 billord_err billord__request_log_write(server_request_log *log,
                                        const server_request_log_entry *entry)
 {
     BILLORD_ASSERT(log != NULL);
     BILLORD_ASSERT(entry != NULL);
     json_t *line = entry_json(entry);
-    line_text text = {NULL, 0, 0, false};
-    /* The newline with the rest: the line goes out in one write. */
+    /* The line's text, made whole or not at all (text_buffer.h says why jansson's result
+     * alone is not enough); the newline with the rest: the line goes out in one write. */
+    billord_text text;
+    billord__text_init(&text);
     bool made = line != NULL &&
-                json_dump_callback(line, append, &text, JSON_COMPACT | JSON_PRESERVE_ORDER) == 0 &&
-                append("\n", 1, &text) == 0 && !text.failed;
+                billord__text_dump_json(&text, line, JSON_COMPACT | JSON_PRESERVE_ORDER) &&
+                billord__text_append(&text, "\n", 1);
     json_decref(line);
     if (!made) {
-        free(text.bytes);
+        billord__text_release(&text);
         return BILLORD_E_NOMEM;
     }
     pthread_mutex_lock(&log->mutex);
     bool ok = write_all(log->fd, text.bytes, text.used);
     pthread_mutex_unlock(&log->mutex);
-    free(text.bytes);
+    billord__text_release(&text);
     return ok ? BILLORD_OK : BILLORD_E_IO;
 }
 

@@ -112,9 +112,10 @@ static int64_t auth_now(billord_server *server)
 static enum MHD_Result queue_answer(struct MHD_Connection *connection, answer *decided)
 {
     server_exec_response *response = &decided->response;
+    /* A fixed body lives in the response, which is gone once this returns: MHD copies it. */
     struct MHD_Response *mhd_response = MHD_create_response_from_buffer(
         response->body_bytes, response->body,
-        response->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+        response->body_fixed ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_MUST_FREE);
     if (mhd_response == NULL) {
         billord__server_exec_response_free(response);
         return MHD_NO;
@@ -522,17 +523,15 @@ static enum MHD_Result answer_admin_clock(billord_server *server,
     } else if (strcmp(method, "GET") != 0) {
         return answer_early(server, connection, BILLORD_API_ACTION_NOT_FOUND, NULL, false);
     }
-    char *body = malloc(64);
-    if (body == NULL) {
-        return MHD_NO;
-    }
-    int body_bytes = snprintf(body, 64, "{\"clock_ms\":%lld}",
-                              (long long)atomic_load(&server->manual_clock_ms));
     answer decided = {.close_connection = false};
-    decided.response.code = BILLORD_API_OK;
-    decided.response.status = 200;
-    decided.response.body = body;
-    decided.response.body_bytes = (size_t)body_bytes;
+    server_exec_response *response = &decided.response;
+    response->code = BILLORD_API_OK;
+    response->status = 200;
+    response->body = response->fixed_body;
+    response->body_fixed = true;
+    response->body_bytes = (size_t)snprintf(response->fixed_body, sizeof response->fixed_body,
+                                            "{\"clock_ms\":%lld}",
+                                            (long long)atomic_load(&server->manual_clock_ms));
     return queue_answer(connection, &decided);
 }
 
@@ -595,28 +594,12 @@ static enum MHD_Result answer_admin_events(billord_server *server,
         return answer_early(server, connection, BILLORD_API_INVALID_PARAMETER, "since/limit",
                             false);
     }
-    json_t *events = NULL;
-    billord_err err = billord_engine_events(billord_db_engine(server->db),
-                                            since, (uint32_t)limit, &events);
-    if (err != BILLORD_OK) {
-        return answer_early(server, connection, BILLORD_API_SERVICE_UNAVAILABLE, NULL, false);
-    }
-    json_t *last = json_array_get(events, json_array_size(events) - 1);
-    json_t *page = json_object();
-    json_object_set_new(page, "Events", events);
-    json_object_set_new(page, "NextSince",
-                        json_integer(last != NULL ? json_integer_value(json_object_get(last, "seq"))
-                                                  : (json_int_t)since));
-    char *body = json_dumps(page, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(page);
-    if (body == NULL) {
-        return MHD_NO;
-    }
     answer decided = {.close_connection = false};
-    decided.response.code = BILLORD_API_OK;
-    decided.response.status = 200;
-    decided.response.body = body;
-    decided.response.body_bytes = strlen(body);
+    billord_api_code code =
+        billord__server_exec_events(server->db, since, (uint32_t)limit, &decided.response);
+    if (code != BILLORD_API_OK) {
+        return answer_early(server, connection, code, NULL, false);
+    }
     return queue_answer(connection, &decided);
 }
 
