@@ -53,6 +53,9 @@
 #define BILLORD_SERVER_NONCES_MAX (1u << 18)
 /* GET /admin/events: events per answer at most (and by default). */
 #define BILLORD_SERVER_EVENTS_PAGE_MAX 1000u
+/* The longest admin_token (bytes, without the NUL). billord_server_start() refuses a longer
+ * one with BILLORD_E_INVALID_ARGUMENT ("admin token: longer than 256 bytes") rather than
+ * cut it, which would leave the configured token refused and a prefix of it accepted. */
 #define BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX 256u
 
 /* advance_ms of POST /admin/clock: at most ten years at a time. */
@@ -87,7 +90,7 @@ typedef struct billord_server_config {
     billord_server_clock clock;
     const char *request_log_path;       /* NULL: no request log (SPEC section 8) */
     /* The secret of GET /admin/events (header x-billord-admin-token); NULL: the endpoint
-     * is off. Copied at start. */
+     * is off. Copied at start; at most BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX bytes. */
     const char *admin_token;
     billord_server_log_level log_level;
     uint64_t map_bytes;                 /* 0: BILLORD_MAP_BYTES_DEFAULT */
@@ -117,7 +120,9 @@ typedef struct billord_server billord_server;
  * @param[out] error_text  On failure, one line naming the file, JSON path or option at
  *                         fault; error_text_bytes >= 1.
  * @return BILLORD_OK; BILLORD_E_FIXTURE (the fixture file is invalid); BILLORD_E_IO (a file,
- *         or the listening socket); BILLORD_E_INVALID_ARGUMENT; what billord_db_open() returns.
+ *         or the listening socket); BILLORD_E_INVALID_ARGUMENT (no data_dir, an admin_token
+ *         longer than BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX, or a listen_host that does not
+ *         resolve); BILLORD_E_NOMEM; what billord_db_open() returns.
  */
 billord_err billord_server_start(const billord_server_config *config,
                                  billord_server **out_server, char *error_text,
