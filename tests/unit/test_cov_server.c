@@ -36,6 +36,7 @@
 
 #include "support/faulty_lmdb.h"
 #include "support/http_client.h"
+#include "support/server_fixture.h"
 #include "support/tempdir.h"
 
 /* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
@@ -46,9 +47,6 @@ const char *__lsan_default_suppressions(void)
     return "leak:libcriterion.so\n";
 }
 
-#define ACCOUNT_MAIN "1234567890123456"
-#define CALLER_MAIN "x-acs-caller-uid: " ACCOUNT_MAIN "\r\n"
-#define DEMO_CLOCK_MS 1795305600000LL   /* fixtures/demo.json "clock" */
 #define ADMIN_TOKEN "s3cret-admin"
 
 static void fini(void)
@@ -58,121 +56,6 @@ static void fini(void)
 
 TestSuite(cov_server, .fini = fini, .timeout = 60);
 
-/* ---- operator output, captured -------------------------------------------------------- */
-
-typedef struct log_capture {
-    pthread_mutex_t mutex;
-    char *text;
-    size_t used;
-    size_t capacity;
-} log_capture;
-
-static void capture_line(void *log_ctx, const char *line)
-{
-    log_capture *capture = log_ctx;
-    size_t line_bytes = strlen(line);
-    pthread_mutex_lock(&capture->mutex);
-    if (capture->used + line_bytes + 2 > capture->capacity) {
-        size_t capacity = (capture->capacity + line_bytes + 2) * 2;
-        char *grown = realloc(capture->text, capacity);
-        cr_assert(grown != NULL);
-        capture->text = grown;
-        capture->capacity = capacity;
-    }
-    memcpy(capture->text + capture->used, line, line_bytes);
-    capture->used += line_bytes;
-    capture->text[capture->used++] = '\n';
-    capture->text[capture->used] = '\0';
-    pthread_mutex_unlock(&capture->mutex);
-}
-
-static bool log_contains(log_capture *capture, const char *needle)
-{
-    pthread_mutex_lock(&capture->mutex);
-    bool found = capture->text != NULL && strstr(capture->text, needle) != NULL;
-    pthread_mutex_unlock(&capture->mutex);
-    return found;
-}
-
-static const char *log_text(log_capture *capture)
-{
-    return capture->text != NULL ? capture->text : "";
-}
-
-/* ---- a server on a throw-away directory ------------------------------------------------- */
-
-typedef struct test_server {
-    char dir[TEMPDIR_PATH_BYTES];       /* removed at the end, with everything in it */
-    char data[TEMPDIR_PATH_BYTES];      /* dir/data */
-    char fixture[TEMPDIR_PATH_BYTES];
-    char request_log[TEMPDIR_PATH_BYTES];
-    billord_server_config config;
-    billord_server *server;
-    uint16_t port;
-    log_capture log;
-} test_server;
-
-/* Fill the configuration without starting. */
-static void server_init(test_server *t, billord_server_auth auth, billord_server_clock clock)
-{
-    memset(t, 0, sizeof *t);
-    pthread_mutex_init(&t->log.mutex, NULL);
-    tempdir_make(t->dir);
-    tempdir_join(t->data, t->dir, "data");
-    tempdir_source_path(t->fixture, "fixtures/demo.json");
-    tempdir_join(t->request_log, t->dir, "requests.ndjson");
-    t->config.data_dir = t->data;
-    t->config.listen_host = "127.0.0.1";
-    t->config.fixtures_path = t->fixture;
-    t->config.auth = auth;
-    t->config.clock = clock;
-    t->config.request_log_path = t->request_log;
-    t->config.log_line = capture_line;
-    t->config.log_ctx = &t->log;
-    t->config.read_timeout_ms = 5000;
-}
-
-static void server_start(test_server *t)
-{
-    char error_text[1024];
-    billord_err err = billord_server_start(&t->config, &t->server, error_text, sizeof error_text);
-    cr_assert(eq(int, err, BILLORD_OK), "start: %s", error_text);
-    t->port = billord_server_port(t->server);
-    cr_assert(t->port != 0);
-}
-
-static void server_up(test_server *t, billord_server_auth auth, billord_server_clock clock)
-{
-    server_init(t, auth, clock);
-    server_start(t);
-}
-
-static void server_stop(test_server *t)
-{
-    billord_server_stop(t->server);
-    t->server = NULL;
-}
-
-static void server_down(test_server *t)
-{
-    server_stop(t);
-    tempdir_remove(t->dir);
-    free(t->log.text);
-    pthread_mutex_destroy(&t->log.mutex);
-}
-
-/* Start must fail with err and an error text holding needle; nothing is left running. */
-static void expect_start_fails(test_server *t, billord_err err, const char *needle)
-{
-    char error_text[1024];
-    billord_server *server = NULL;
-    billord_err got = billord_server_start(&t->config, &server, error_text, sizeof error_text);
-    cr_expect(eq(int, got, err), "error text: %s", error_text);
-    cr_expect(server == NULL);
-    cr_expect(strstr(error_text, needle) != NULL, "error text '%s' lacks '%s'", error_text,
-              needle);
-}
-
 static void write_file(const char *path, const char *text)
 {
     FILE *file = fopen(path, "w");
@@ -181,66 +64,9 @@ static void write_file(const char *path, const char *text)
     fclose(file);
 }
 
-/* ---- requests --------------------------------------------------------------------------- */
-
-/* Send raw on a new connection and read one answer (raw is not freed). */
-static void roundtrip(const test_server *t, const char *raw, http_response *response)
-{
-    cr_assert(http_roundtrip(t->port, raw, strlen(raw), response), "no answer to %.60s", raw);
-}
-
-/* The same for a malloc'd request of the http_client builders (freed here). */
-static void roundtrip_built(const test_server *t, char *raw, size_t raw_bytes,
-                            http_response *response)
-{
-    cr_assert(http_roundtrip(t->port, raw, raw_bytes, response), "no answer");
-    free(raw);
-}
-
-static void code_of(const http_response *response, char *out, size_t out_bytes)
-{
-    json_t *body = json_loads(response->body != NULL ? response->body : "", 0, NULL);
-    const char *code = json_string_value(json_object_get(body, "Code"));
-    snprintf(out, out_bytes, "%s", code != NULL ? code : "");
-    json_decref(body);
-}
-
-static void expect_answer(const http_response *response, int status, const char *code)
-{
-    char got[64];
-    code_of(response, got, sizeof got);
-    cr_expect(eq(int, response->status, status), "body %s", response->body);
-    cr_expect(eq(str, got, (char *)code), "body %s", response->body);
-}
-
-static void expect_closes(const http_response *response)
-{
-    char connection[32] = "";
-    cr_expect(http_header(response, "Connection", connection, sizeof connection),
-              "head %s", response->head);
-    cr_expect(eq(str, connection, "close"));
-}
-
-/* A raw request's answer: status and Code. */
-static void expect_raw(const test_server *t, const char *raw, int status, const char *code)
-{
-    http_response response;
-    roundtrip(t, raw, &response);
-    expect_answer(&response, status, code);
-    http_response_free(&response);
-}
-
-static void expect_built(const test_server *t, char *raw, size_t raw_bytes, int status,
-                         const char *code)
-{
-    http_response response;
-    roundtrip_built(t, raw, raw_bytes, &response);
-    expect_answer(&response, status, code);
-    http_response_free(&response);
-}
-
 /* A gateway request for the main account; pairs end with NULL. */
-#define GATEWAY(out_bytes, ...) http_plain_request(CALLER_MAIN, (out_bytes), __VA_ARGS__, NULL)
+#define GATEWAY(out_bytes, ...) \
+    http_plain_request(SERVER_CALLER_MAIN, (out_bytes), __VA_ARGS__, NULL)
 
 /* ---- start-up failures ------------------------------------------------------------------ */
 
@@ -264,23 +90,23 @@ Test(cov_server, a_bad_fixture_file_fails_start_and_names_the_file)
     tempdir_join(fixture, t.dir, "broken.json");
     write_file(fixture, "{\"clock\": ");
     t.config.fixtures_path = fixture;
-    expect_start_fails(&t, BILLORD_E_FIXTURE, fixture);
+    server_expect_start_fails(&t, BILLORD_E_FIXTURE, fixture);
 
     char missing[TEMPDIR_PATH_BYTES];
     tempdir_join(missing, t.dir, "no-such-fixture.json");
     t.config.fixtures_path = missing;
-    expect_start_fails(&t, BILLORD_E_IO, missing);
+    server_expect_start_fails(&t, BILLORD_E_IO, missing);
 
     /* The failed starts closed the data directory: a good fixture seeds it now. */
     t.config.fixtures_path = t.fixture;
     server_start(&t);
-    cr_expect(log_contains(&t.log, "billord: seeded "), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, "billord: seeded "), "log: %s", server_log_text(&t));
     static const char clock[] = "GET /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n";
     http_response response;
-    roundtrip(&t, clock, &response);
+    server_roundtrip(&t, clock, &response);
     cr_expect(eq(int, response.status, 200));
     char expected[64];
-    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS);
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", SERVER_DEMO_CLOCK_MS);
     cr_expect(eq(str, response.body, expected));
     http_response_free(&response);
     server_down(&t);
@@ -292,7 +118,7 @@ Test(cov_server, a_fixture_for_a_seeded_directory_is_a_notice_not_a_failure)
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     server_stop(&t);
     server_start(&t);
-    cr_expect(log_contains(&t.log, "is not empty; --fixtures"), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, "is not empty; --fixtures"), "log: %s", server_log_text(&t));
     server_down(&t);
 }
 
@@ -312,32 +138,39 @@ Test(cov_server, an_unusable_data_directory_fails_start)
     server_down(&t);
 }
 
+/* While *option names a path under a directory that does not exist, start fails naming the
+ * option; with usable, the same directory starts. */
+static void expect_path_option_checked(test_server *t, const char **option,
+                                       const char *missing_name, const char *needle,
+                                       const char *usable)
+{
+    char missing[TEMPDIR_PATH_BYTES];
+    tempdir_join(missing, t->dir, missing_name);
+    *option = missing;
+    server_expect_start_fails(t, BILLORD_E_IO, needle);
+    *option = usable;
+    server_start(t);
+    server_down(t);
+}
+
 Test(cov_server, an_archive_directory_that_cannot_be_made_fails_start)
 {
     test_server t;
     server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    char archive[TEMPDIR_PATH_BYTES];
-    tempdir_join(archive, t.dir, "missing-parent/archive");
-    t.config.archive_dir = archive;
-    expect_start_fails(&t, BILLORD_E_IO, "--archive-dir");
     /* An existing archive directory is taken as it is. */
+    char archive[TEMPDIR_PATH_BYTES];
     tempdir_join(archive, t.dir, "archive");
     cr_assert(mkdir(archive, 0755) == 0);
-    server_start(&t);
-    server_down(&t);
+    expect_path_option_checked(&t, &t.config.archive_dir, "missing-parent/archive",
+                               "--archive-dir", archive);
 }
 
 Test(cov_server, a_request_log_that_cannot_be_opened_fails_start)
 {
     test_server t;
     server_init(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
-    char log_path[TEMPDIR_PATH_BYTES];
-    tempdir_join(log_path, t.dir, "missing-dir/requests.ndjson");
-    t.config.request_log_path = log_path;
-    expect_start_fails(&t, BILLORD_E_IO, "--request-log");
-    t.config.request_log_path = t.request_log;
-    server_start(&t);
-    server_down(&t);
+    expect_path_option_checked(&t, &t.config.request_log_path, "missing-dir/requests.ndjson",
+                               "--request-log", t.request_log);
 }
 
 Test(cov_server, an_unusable_nonce_log_or_boot_id_fails_start)
@@ -349,7 +182,7 @@ Test(cov_server, an_unusable_nonce_log_or_boot_id_fails_start)
     tempdir_join(path, t.data, "nonces.log");
     cr_assert(unlink(path) == 0);
     cr_assert(mkdir(path, 0755) == 0);
-    expect_start_fails(&t, BILLORD_E_IO, "nonces.log");
+    server_expect_start_fails(&t, BILLORD_E_IO, "nonces.log");
     cr_assert(rmdir(path) == 0);
 
     tempdir_join(path, t.data, "boot_id");
@@ -358,7 +191,7 @@ Test(cov_server, an_unusable_nonce_log_or_boot_id_fails_start)
     char child[TEMPDIR_PATH_BYTES];
     tempdir_join(child, path, "keep");          /* a directory rename() cannot replace */
     write_file(child, "x");
-    expect_start_fails(&t, BILLORD_E_IO, "boot_id");
+    server_expect_start_fails(&t, BILLORD_E_IO, "boot_id");
     cr_assert(unlink(child) == 0);
     cr_assert(rmdir(path) == 0);
 
@@ -376,15 +209,15 @@ Test(cov_server, a_port_in_use_or_a_bad_host_fails_start)
     test_server t;
     server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     t.config.listen_port = first.port;
-    expect_start_fails(&t, BILLORD_E_IO, "cannot listen");
+    server_expect_start_fails(&t, BILLORD_E_IO, "cannot listen");
     t.config.listen_host = NULL;                /* the default, named in the error */
     char expected[64];
     snprintf(expected, sizeof expected, "--listen 127.0.0.1:%u: cannot listen",
              (unsigned)first.port);
-    expect_start_fails(&t, BILLORD_E_IO, expected);
+    server_expect_start_fails(&t, BILLORD_E_IO, expected);
     t.config.listen_port = 0;
     t.config.listen_host = "";
-    expect_start_fails(&t, BILLORD_E_INVALID_ARGUMENT, "--listen");
+    server_expect_start_fails(&t, BILLORD_E_INVALID_ARGUMENT, "--listen");
     /* The same data directory starts once the listen address is usable. */
     t.config.listen_host = NULL;                /* the default, 127.0.0.1 */
     server_start(&t);
@@ -400,15 +233,15 @@ Test(cov_server, more_than_128_headers_answer_413_and_close)
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     char *raw = malloc(16384);
     size_t used = (size_t)snprintf(raw, 16384, "GET /?Action=DescribeOrders HTTP/1.1\r\n"
-                                               "Host: x\r\n" CALLER_MAIN);
+                                               "Host: x\r\n" SERVER_CALLER_MAIN);
     for (unsigned i = 0; i < BILLORD_SERVER_HEADERS_MAX; i++) {
         used += (size_t)snprintf(raw + used, 16384 - used, "X-H%u: %u\r\n", i, i);
     }
     used += (size_t)snprintf(raw + used, 16384 - used, "\r\n");
     http_response response;
-    roundtrip(&t, raw, &response);
-    expect_answer(&response, 413, "RequestTooLarge");
-    expect_closes(&response);
+    server_roundtrip(&t, raw, &response);
+    answer_expect(&response, 413, "RequestTooLarge");
+    answer_expect_closes(&response);
     http_response_free(&response);
     free(raw);
     server_down(&t);
@@ -419,24 +252,16 @@ Test(cov_server, a_chunked_body_past_the_limit_is_dropped_and_answers_413)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     int fd = http_connect(t.port);
-    static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN
+    static const char head[] = "POST / HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
                                "Content-Type: application/x-www-form-urlencoded\r\n"
                                "Transfer-Encoding: chunked\r\n\r\n";
     cr_assert(http_send(fd, head, sizeof head - 1));
     /* 24 chunks of 4 KiB: the body passes 64 KiB at the 17th, and more keeps coming. */
-    char chunk[4096 + 16];
-    int chunk_head = snprintf(chunk, sizeof chunk, "1000\r\n");
-    memset(chunk + chunk_head, 'b', 4096);
-    memcpy(chunk + chunk_head + 4096, "\r\n", 2);
-    for (int i = 0; i < 24; i++) {
-        cr_assert(http_send(fd, chunk, (size_t)chunk_head + 4096 + 2));
-        usleep(2000);
-    }
-    cr_assert(http_send(fd, "0\r\n\r\n", 5));
+    server_send_chunks(fd, 4096, 24, 2000);
     http_response response;
     cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS));
-    expect_answer(&response, 413, "RequestTooLarge");
-    expect_closes(&response);
+    answer_expect(&response, 413, "RequestTooLarge");
+    answer_expect_closes(&response);
     http_response_free(&response);
     close(fd);
     server_down(&t);
@@ -455,7 +280,7 @@ Test(cov_server, a_refused_request_with_a_body_is_answered_and_never_hangs)
     cr_assert(http_send(fd, other_path, sizeof other_path - 1));
     http_response response;
     cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS));
-    expect_answer(&response, 404, "InvalidAction.NotFound");
+    answer_expect(&response, 404, "InvalidAction.NotFound");
     http_response_free(&response);
     /* Either the connection is closed, or the body was dropped and the next request is
      * answered. */
@@ -482,7 +307,7 @@ Test(cov_server, a_content_length_that_is_not_a_number_is_refused)
     for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
         char raw[256];
         snprintf(raw, sizeof raw,
-                 "POST / HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN
+                 "POST / HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
                  "Content-Length: %s\r\n\r\nAction=Descr", lengths[i]);
         int fd = http_connect(t.port);
         cr_assert(http_send(fd, raw, strlen(raw)));
@@ -515,21 +340,21 @@ Test(cov_server, a_body_is_read_as_parameters_only_with_the_form_content_type)
     char raw[512];
     for (size_t i = 0; i < sizeof form_types / sizeof form_types[0]; i++) {
         snprintf(raw, sizeof raw,
-                 "POST / HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN
+                 "POST / HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
                  "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
                  form_types[i], sizeof form - 1, form);
         http_response response;
-        roundtrip(&t, raw, &response);
+        server_roundtrip(&t, raw, &response);
         cr_expect(eq(int, response.status, 200), "%s: %s", form_types[i], response.body);
         http_response_free(&response);
     }
     for (size_t i = 0; i < sizeof other_types / sizeof other_types[0]; i++) {
         snprintf(raw, sizeof raw,
-                 "POST / HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN
+                 "POST / HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
                  "Content-Type: %s\r\nContent-Length: %zu\r\n\r\n%s",
                  other_types[i], sizeof form - 1, form);
         /* The body is not parameters: no Action. */
-        expect_raw(&t, raw, 400, "MissingParameter");
+        server_expect_raw(&t, raw, 400, "MissingParameter");
     }
     server_down(&t);
 }
@@ -548,63 +373,52 @@ Test(cov_server, gateway_refusals_of_the_caller_action_and_instance_list)
     char header[sizeof long_uid + 32];
     snprintf(header, sizeof header, "x-acs-caller-uid: %s\r\n", long_uid);
     char *raw = http_plain_request(header, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    server_expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
     raw = http_plain_request("x-acs-caller-uid:\r\n", &raw_bytes, "Action", "DescribeOrders",
                              NULL);
-    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    server_expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
 
     /* Action empty: missing; with a NUL byte: malformed (decoding refuses it); longer than
      * any action: unknown. */
-    raw = GATEWAY(&raw_bytes, "Action", "");
-    expect_built(&t, raw, raw_bytes, 400, "MissingParameter");
-    expect_raw(&t, "GET /?Action=DescribeOrders%00 HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN "\r\n",
-               400, "InvalidParameter");
+    SERVER_EXPECT_GATEWAY(&t, 400, "MissingParameter", "Action", "");
+    server_expect_raw(&t,
+                      "GET /?Action=DescribeOrders%00 HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
+                      "\r\n",
+                      400, "InvalidParameter");
     char long_action[BILLORD_ACTION_BYTES_MAX + 16];
     memset(long_action, 'A', sizeof long_action - 1);
     long_action[sizeof long_action - 1] = '\0';
-    raw = GATEWAY(&raw_bytes, "Action", long_action);
-    expect_built(&t, raw, raw_bytes, 404, "InvalidAction.NotFound");
+    SERVER_EXPECT_GATEWAY(&t, 404, "InvalidAction.NotFound", "Action", long_action);
 
     /* The action from the x-acs-action header when there is no Action parameter. */
-    raw = http_plain_request(CALLER_MAIN "x-acs-action: DescribeOrders\r\n", &raw_bytes,
+    raw = http_plain_request(SERVER_CALLER_MAIN "x-acs-action: DescribeOrders\r\n", &raw_bytes,
                              "PageSize", "10", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    server_expect_built(&t, raw, raw_bytes, 200, "");
 
     /* InstanceId.n: a gap is a malformation, a joined list past 4 KiB a limit. */
-    raw = GATEWAY(&raw_bytes, "Action", "ModifyInstanceAutoRenewAttribute", "RegionId",
-                  "cn-hangzhou", "InstanceId.1", "i-acc0001", "InstanceId.3", "i-acc0002",
-                  "AutoRenew", "true", "Duration", "1");
-    expect_built(&t, raw, raw_bytes, 400, "InvalidParameter");
+    SERVER_EXPECT_GATEWAY(&t, 400, "InvalidParameter", "Action", "ModifyInstanceAutoRenewAttribute",
+                          "RegionId", "cn-hangzhou", "InstanceId.1", "i-acc0001", "InstanceId.3",
+                          "i-acc0002", "AutoRenew", "true", "Duration", "1");
     char *big = malloc(3001);
     memset(big, 'i', 3000);
     big[3000] = '\0';
-    raw = GATEWAY(&raw_bytes, "Action", "ModifyInstanceAutoRenewAttribute", "InstanceId.1", big,
-                  "InstanceId.2", big, "AutoRenew", "true");
-    expect_built(&t, raw, raw_bytes, 413, "RequestTooLarge");
+    SERVER_EXPECT_GATEWAY(&t, 413, "RequestTooLarge", "Action", "ModifyInstanceAutoRenewAttribute",
+                          "InstanceId.1", big, "InstanceId.2", big, "AutoRenew", "true");
     free(big);
     /* A name that only starts like the list's is a parameter of its own: the engine gets
      * the joined list and it (the request log shows what the engine got). */
-    raw = GATEWAY(&raw_bytes, "Action", "ModifyInstanceAutoRenewAttribute", "RegionId",
-                  "cn-hangzhou", "InstanceId.1", "i-acc0001", "InstanceId.2", "i-acc0002",
-                  "InstanceIdx", "1", "AutoRenew", "true", "Duration", "1");
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "ModifyInstanceAutoRenewAttribute", "RegionId",
+                          "cn-hangzhou", "InstanceId.1", "i-acc0001", "InstanceId.2", "i-acc0002",
+                          "InstanceIdx", "1", "AutoRenew", "true", "Duration", "1");
     server_stop(&t);
-    size_t log_bytes = 0;
-    char *log = tempdir_read_file(t.request_log, &log_bytes);
-    cr_assert(log != NULL);
-    char *line = strstr(log, "\"InstanceIdx\"");
-    cr_assert(line != NULL, "log %s", log);
-    while (line > log && line[-1] != '\n') {
-        line--;
-    }
-    json_t *entry = json_loads(line, JSON_DISABLE_EOF_CHECK, NULL);
+    json_t *entry = server_request_log_line(&t, "\"InstanceIdx\"");
     json_t *params = json_object_get(entry, "params");
     cr_expect(eq(str, (char *)json_string_value(json_object_get(params, "InstanceId")),
                  "i-acc0001,i-acc0002"));
     cr_expect(eq(str, (char *)json_string_value(json_object_get(params, "InstanceIdx")), "1"));
-    cr_expect(json_object_get(params, "InstanceId.1") == NULL, "log %s", line);
+    cr_expect(json_object_get(params, "InstanceId.1") == NULL,
+              "InstanceId.1 is not a parameter of its own");
     json_decref(entry);
-    free(log);
     server_down(&t);
 }
 
@@ -618,11 +432,11 @@ Test(cov_server, a_caller_uid_that_is_not_utf8_is_refused_and_every_line_is_whol
     size_t raw_bytes = 0;
     char *raw = http_plain_request("x-acs-caller-uid: 12\xff\xfe" "34\r\n", &raw_bytes, "Action",
                                    "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    server_expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
     /* Any UTF-8 is an account id (this one owns nothing). */
     raw = http_plain_request("x-acs-caller-uid: k\xc3\xa4ufer-1\r\n", &raw_bytes, "Action",
                              "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    server_expect_built(&t, raw, raw_bytes, 200, "");
     server_stop(&t);
     size_t log_bytes = 0;
     char *log = tempdir_read_file(t.request_log, &log_bytes);
@@ -656,16 +470,14 @@ Test(cov_server, v1_refusals_before_the_signature_is_checked)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
     /* A Signature alone: the first missing part is named. */
-    expect_raw(&t, "GET /?Action=DescribeOrders&Signature=abc HTTP/1.1\r\nHost: x\r\n\r\n", 400,
-               "IncompleteSignature");
+    server_expect_raw(&t, "GET /?Action=DescribeOrders&Signature=abc HTTP/1.1\r\nHost: x\r\n\r\n",
+                      400, "IncompleteSignature");
     /* An access key id longer than any: not found, before any signature work. */
     char long_key[BILLORD_ACCESS_KEY_ID_BYTES_MAX + 32];
     memset(long_key, 'K', sizeof long_key - 1);
     long_key[sizeof long_key - 1] = '\0';
     v1_options options = {.key_id = long_key};
-    size_t raw_bytes = 0;
-    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 404, "InvalidAccessKeyId.NotFound");
+    SERVER_EXPECT_V1(&t, &options, 404, "InvalidAccessKeyId.NotFound", "Action", "DescribeOrders");
     server_down(&t);
 }
 
@@ -677,29 +489,30 @@ Test(cov_server, v3_refusals_answer_their_codes)
     v3_options wrong_secret = {.action = "DescribeOrders", .port = t.port,
                                .secret = "not-the-secret"};
     char *raw = http_v3_request(&wrong_secret, &raw_bytes, "PageSize", "10", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "SignatureDoesNotMatch");
+    server_expect_built(&t, raw, raw_bytes, 400, "SignatureDoesNotMatch");
 
     v3_options unknown_key = {.action = "DescribeOrders", .port = t.port,
                               .key_id = "LTAI5tNoSuchKey"};
     raw = http_v3_request(&unknown_key, &raw_bytes, "PageSize", "10", NULL);
-    expect_built(&t, raw, raw_bytes, 404, "InvalidAccessKeyId.NotFound");
+    server_expect_built(&t, raw, raw_bytes, 404, "InvalidAccessKeyId.NotFound");
 
     v3_options once = {.action = "DescribeOrders", .port = t.port,
                        .nonce = "v3-nonce-0123456789abcdef01234567"};
     raw = http_v3_request(&once, &raw_bytes, "PageSize", "10", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    server_expect_built(&t, raw, raw_bytes, 200, "");
     raw = http_v3_request(&once, &raw_bytes, "PageSize", "10", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "SignatureNonceUsed");
+    server_expect_built(&t, raw, raw_bytes, 400, "SignatureNonceUsed");
 
     /* Another algorithm, or a well-formed header whose signed headers miss x-acs-date. */
-    expect_raw(&t, "POST /?Action=DescribeOrders HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
-                   "Authorization: Bearer abc\r\n\r\n",
-               400, "IncompleteSignature");
-    expect_raw(&t, "POST / HTTP/1.1\r\nhost: x\r\nx-acs-action: DescribeOrders\r\n"
-                   "x-acs-signature-nonce: n-1\r\nContent-Length: 0\r\nauthorization: "
-                   "ACS3-HMAC-SHA256 Credential=LTAI5tDemoKey0001,SignedHeaders=host;"
-                   "x-acs-action;x-acs-signature-nonce,Signature=00\r\n\r\n",
-               400, "IncompleteSignature");
+    server_expect_raw(&t,
+                      "POST /?Action=DescribeOrders HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                      "Authorization: Bearer abc\r\n\r\n",
+                      400, "IncompleteSignature");
+    server_expect_raw(&t, "POST / HTTP/1.1\r\nhost: x\r\nx-acs-action: DescribeOrders\r\n"
+                          "x-acs-signature-nonce: n-1\r\nContent-Length: 0\r\nauthorization: "
+                          "ACS3-HMAC-SHA256 Credential=LTAI5tDemoKey0001,SignedHeaders=host;"
+                          "x-acs-action;x-acs-signature-nonce,Signature=00\r\n\r\n",
+                      400, "IncompleteSignature");
     server_down(&t);
 }
 
@@ -722,14 +535,11 @@ Test(cov_server, signature_timestamps_follow_the_configured_auth_clock)
     t.config.auth_clock_ctx = &calls;
     server_start(&t);
     v1_options now = {0};
-    size_t raw_bytes = 0;
-    char *raw = http_v1_request(&now, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "InvalidTimeStamp.Expired");
+    SERVER_EXPECT_V1(&t, &now, 400, "InvalidTimeStamp.Expired", "Action", "DescribeOrders");
     char ahead[21];
     http_timestamp(3600, ahead);
     v1_options in_an_hour = {.timestamp = ahead};
-    raw = http_v1_request(&in_an_hour, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_V1(&t, &in_an_hour, 200, "", "Action", "DescribeOrders");
     cr_expect(calls >= 3, "the nonce store at start and each request read it (%d)", calls);
     server_down(&t);
 }
@@ -741,9 +551,9 @@ Test(cov_server, admin_clock_reads_and_refuses_bad_advances)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     char expected[64];
-    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS);
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", SERVER_DEMO_CLOCK_MS);
     http_response response;
-    roundtrip(&t, "GET /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", &response);
+    server_roundtrip(&t, "GET /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", &response);
     cr_expect(eq(int, response.status, 200));
     cr_expect(eq(str, response.body, expected));
     char content_type[64] = "";
@@ -764,17 +574,19 @@ Test(cov_server, admin_clock_reads_and_refuses_bad_advances)
         char raw[256];
         snprintf(raw, sizeof raw,
                  "POST /admin/clock?%s HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", bad[i]);
-        roundtrip(&t, raw, &response);
-        expect_answer(&response, 400, "InvalidParameter");
+        server_roundtrip(&t, raw, &response);
+        answer_expect(&response, 400, "InvalidParameter");
         cr_expect(strstr(response.body, "advance_ms") != NULL, "body %s", response.body);
         http_response_free(&response);
     }
     /* Other methods are unknown paths. */
-    expect_raw(&t, "DELETE /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", 404,
-               "InvalidAction.NotFound");
+    server_expect_raw(&t, "DELETE /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+                      "InvalidAction.NotFound");
     /* None of these moved the clock; 0 is a valid advance. */
-    roundtrip(&t, "POST /admin/clock?advance_ms=0 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n",
-              &response);
+    server_roundtrip(&t,
+                     "POST /admin/clock?advance_ms=0 HTTP/1.1\r\nHost: x\r\n"
+                     "Content-Length: 0\r\n\r\n",
+                     &response);
     cr_expect(eq(int, response.status, 200));
     cr_expect(eq(str, response.body, expected));
     http_response_free(&response);
@@ -906,34 +718,57 @@ Test(cov_server, admin_clock_answers_only_loopback_callers_over_ipv6)
 
 #define EVENTS_HEAD " HTTP/1.1\r\nHost: x\r\nx-billord-admin-token: " ADMIN_TOKEN "\r\n\r\n"
 
+/* A server whose events endpoint is on (ADMIN_TOKEN). */
+static void events_server_up(test_server *t)
+{
+    server_init(t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
+    t->config.admin_token = ADMIN_TOKEN;
+    server_start(t);
+}
+
+/* Each query is refused: 400 InvalidParameter, naming since/limit. */
+static void expect_events_queries_refused(const test_server *t, const char *const *queries,
+                                          size_t query_count)
+{
+    for (size_t i = 0; i < query_count; i++) {
+        char raw[256];
+        snprintf(raw, sizeof raw, "GET /admin/events?%s" EVENTS_HEAD, queries[i]);
+        http_response response;
+        server_roundtrip(t, raw, &response);
+        answer_expect(&response, 400, "InvalidParameter");
+        cr_expect(strstr(response.body, "since/limit") != NULL, "%s: %s", queries[i],
+                  response.body);
+        http_response_free(&response);
+    }
+}
+
+/* The query answers 200 with exactly page. */
+static void expect_events_page(const test_server *t, const char *query, const char *page)
+{
+    char raw[256];
+    snprintf(raw, sizeof raw, "GET /admin/events?%s" EVENTS_HEAD, query);
+    http_response response;
+    server_roundtrip(t, raw, &response);
+    cr_expect(eq(int, response.status, 200), "%s: body %s", query, response.body);
+    cr_expect(eq(str, response.body, (char *)page), "%s", query);
+    http_response_free(&response);
+}
+
 Test(cov_server, admin_events_refuse_bad_queries_and_answer_an_empty_page)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    t.config.admin_token = ADMIN_TOKEN;
-    server_start(&t);
-    expect_raw(&t, "POST /admin/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
-                   "x-billord-admin-token: " ADMIN_TOKEN "\r\n\r\n",
-               404, "InvalidAction.NotFound");
+    events_server_up(&t);
+    server_expect_raw(&t,
+                      "POST /admin/events HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n"
+                      "x-billord-admin-token: " ADMIN_TOKEN "\r\n\r\n",
+                      404, "InvalidAction.NotFound");
     static const char *const bad[] = {
         "since=abc", "since=", "since=5x", "limit=0", "limit=1001", "since=1&limit=2z",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char raw[256];
-        snprintf(raw, sizeof raw, "GET /admin/events?%s" EVENTS_HEAD, bad[i]);
-        http_response response;
-        roundtrip(&t, raw, &response);
-        expect_answer(&response, 400, "InvalidParameter");
-        cr_expect(strstr(response.body, "since/limit") != NULL, "%s: %s", bad[i], response.body);
-        http_response_free(&response);
-    }
+    expect_events_queries_refused(&t, bad, sizeof bad / sizeof bad[0]);
     /* Past the last event: an empty page that keeps the cursor; unknown names are ignored. */
-    http_response response;
-    roundtrip(&t, "GET /admin/events?page=2&sincex=7&since=1000&limit=1000" EVENTS_HEAD,
-              &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    cr_expect(eq(str, response.body, "{\"Events\":[],\"NextSince\":1000}"));
-    http_response_free(&response);
+    expect_events_page(&t, "page=2&sincex=7&since=1000&limit=1000",
+                       "{\"Events\":[],\"NextSince\":1000}");
     server_down(&t);
 }
 
@@ -943,26 +778,14 @@ Test(cov_server, admin_events_refuse_bad_queries_and_answer_an_empty_page)
 Test(cov_server, admin_events_take_only_a_decimal_cursor)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    t.config.admin_token = ADMIN_TOKEN;
-    server_start(&t);
+    events_server_up(&t);
     static const char *const bad[] = {
         "since=-1", "since=+1", "since=%201", "since=18446744073709551616",
         "since=9223372036854775808", "limit=-5", "limit=+5",
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        char raw[256];
-        snprintf(raw, sizeof raw, "GET /admin/events?%s" EVENTS_HEAD, bad[i]);
-        http_response response;
-        roundtrip(&t, raw, &response);
-        cr_expect(eq(int, response.status, 400), "%s: %s", bad[i], response.body);
-        http_response_free(&response);
-    }
-    http_response response;
-    roundtrip(&t, "GET /admin/events?since=9223372036854775807&limit=5" EVENTS_HEAD, &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    cr_expect(eq(str, response.body, "{\"Events\":[],\"NextSince\":9223372036854775807}"));
-    http_response_free(&response);
+    expect_events_queries_refused(&t, bad, sizeof bad / sizeof bad[0]);
+    expect_events_page(&t, "since=9223372036854775807&limit=5",
+                       "{\"Events\":[],\"NextSince\":9223372036854775807}");
     server_down(&t);
 }
 
@@ -976,7 +799,7 @@ Test(cov_server, an_admin_token_past_the_limit_is_refused_at_start)
     memset(token, 't', sizeof token - 1);
     token[sizeof token - 1] = '\0';
     t.config.admin_token = token;
-    expect_start_fails(&t, BILLORD_E_INVALID_ARGUMENT, "admin token");
+    server_expect_start_fails(&t, BILLORD_E_INVALID_ARGUMENT, "admin token");
 
     /* At the limit: the whole token is the secret, a prefix of it is not. */
     token[BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX] = '\0';
@@ -984,25 +807,23 @@ Test(cov_server, an_admin_token_past_the_limit_is_refused_at_start)
     char raw[1024];
     snprintf(raw, sizeof raw,
              "GET /admin/events HTTP/1.1\r\nHost: x\r\nx-billord-admin-token: %s\r\n\r\n", token);
-    expect_raw(&t, raw, 200, "");
+    server_expect_raw(&t, raw, 200, "");
     snprintf(raw, sizeof raw,
              "GET /admin/events HTTP/1.1\r\nHost: x\r\nx-billord-admin-token: %.*s\r\n\r\n",
              (int)BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX - 1, token);
-    expect_raw(&t, raw, 400, "IncompleteSignature");
+    server_expect_raw(&t, raw, 400, "IncompleteSignature");
     server_down(&t);
 }
 
 Test(cov_server, admin_events_answer_503_when_the_store_cannot_be_read)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    t.config.admin_token = ADMIN_TOKEN;
-    server_start(&t);
+    events_server_up(&t);
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
-    expect_raw(&t, "GET /admin/events?since=0" EVENTS_HEAD, 503, "ServiceUnavailable");
+    server_expect_raw(&t, "GET /admin/events?since=0" EVENTS_HEAD, 503, "ServiceUnavailable");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
-    expect_raw(&t, "GET /admin/events?since=0" EVENTS_HEAD, 200, "");
+    server_expect_raw(&t, "GET /admin/events?since=0" EVENTS_HEAD, 200, "");
     server_down(&t);
 }
 
@@ -1012,14 +833,11 @@ Test(cov_server, a_read_whose_transaction_fails_answers_500_and_the_next_is_serv
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    size_t raw_bytes = 0;
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
-    char *raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders");
-    expect_built(&t, raw, raw_bytes, 500, "InternalError");
+    SERVER_EXPECT_GATEWAY(&t, 500, "InternalError", "Action", "DescribeOrders");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
-    raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders");
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "DescribeOrders");
     server_down(&t);
 }
 
@@ -1028,15 +846,12 @@ Test(cov_server, a_key_lookup_that_fails_answers_500_and_spends_no_nonce)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_MANUAL);
     v1_options options = {.nonce = "key-lookup-nonce-0123456789abcdef"};
-    size_t raw_bytes = 0;
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
-    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 500, "InternalError");
+    SERVER_EXPECT_V1(&t, &options, 500, "InternalError", "Action", "DescribeOrders");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     /* The refused request did not spend its nonce: the same nonce is accepted now. */
-    raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_V1(&t, &options, 200, "", "Action", "DescribeOrders");
     server_down(&t);
 }
 
@@ -1046,10 +861,8 @@ Test(cov_server, a_nonce_log_that_cannot_grow_answers_503_from_then_on)
     server_init(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_MANUAL);
     t.config.request_log_path = NULL;
     server_start(&t);
-    size_t raw_bytes = 0;
     v1_options options = {0};
-    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_V1(&t, &options, 200, "", "Action", "DescribeOrders");
 
     /* No file may grow past its size now: the next nonce cannot be recorded. */
     struct rlimit saved;
@@ -1061,23 +874,22 @@ Test(cov_server, a_nonce_log_that_cannot_grow_answers_503_from_then_on)
     cr_assert(stat(nonces, &before) == 0);
     struct rlimit capped = {.rlim_cur = (rlim_t)before.st_size, .rlim_max = saved.rlim_max};
     cr_assert(setrlimit(RLIMIT_FSIZE, &capped) == 0);
-    raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
     http_response response;
     bool answered = http_roundtrip(t.port, raw, raw_bytes, &response);
     free(raw);
     cr_assert(setrlimit(RLIMIT_FSIZE, &saved) == 0);
     cr_assert(answered);
-    expect_answer(&response, 503, "ServiceUnavailable");
+    answer_expect(&response, 503, "ServiceUnavailable");
     http_response_free(&response);
 
     /* An unrecorded nonce could be replayed after a restart: every later one is refused. */
-    raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 503, "ServiceUnavailable");
+    SERVER_EXPECT_V1(&t, &options, 503, "ServiceUnavailable", "Action", "DescribeOrders");
     /* A restart reopens the log and serves again. */
     server_stop(&t);
     server_start(&t);
-    raw = http_v1_request(&options, &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_V1(&t, &options, 200, "", "Action", "DescribeOrders");
     server_down(&t);
 }
 
@@ -1090,32 +902,29 @@ Test(cov_server, a_clock_advance_whose_tick_cannot_be_stored_still_moves_the_clo
     /* Every LMDB commit fails from now on: the data directory stops taking writes. */
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_COMMIT), EIO, true);
     http_response response;
-    roundtrip(&t, "POST /admin/clock?advance_ms=1000 HTTP/1.1\r\nHost: x\r\n"
-                  "Content-Length: 0\r\n\r\n",
-              &response);
+    server_roundtrip(&t, "POST /admin/clock?advance_ms=1000 HTTP/1.1\r\nHost: x\r\n"
+                         "Content-Length: 0\r\n\r\n",
+                     &response);
     cr_expect(eq(int, response.status, 200), "body %s", response.body);
     char expected[64];
-    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS + 1000);
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", SERVER_DEMO_CLOCK_MS + 1000);
     cr_expect(eq(str, response.body, expected));
     http_response_free(&response);
     cr_expect(faulty_lmdb_failures() >= 1);
     /* The operator learns that the tick failed, and the db says why (its own lines come
      * through the same log). */
-    cr_expect(log_contains(&t.log, "billord: clock advanced by 1000 ms to "), "log: %s",
-              log_text(&t.log));
-    cr_expect(not(log_contains(&t.log, "(tick OK)")), "log: %s", log_text(&t.log));
-    cr_expect(log_contains(&t.log, "fail-stop: "), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, "billord: clock advanced by 1000 ms to "), "log: %s",
+              server_log_text(&t));
+    cr_expect(not(server_log_contains(&t, "(tick OK)")), "log: %s", server_log_text(&t));
+    cr_expect(server_log_contains(&t, "fail-stop: "), "log: %s", server_log_text(&t));
     /* Writes are refused as unavailable until a restart. */
-    size_t raw_bytes = 0;
-    char *raw = GATEWAY(&raw_bytes, "Action", "RenewInstance", "InstanceId", "i-acc0001",
-                        "Period", "1", "ClientToken", "tok-after-fail-stop");
-    expect_built(&t, raw, raw_bytes, 503, "ServiceUnavailable");
+    SERVER_EXPECT_GATEWAY(&t, 503, "ServiceUnavailable", "Action", "RenewInstance", "InstanceId",
+                          "i-acc0001", "Period", "1", "ClientToken", "tok-after-fail-stop");
     faulty_lmdb_reset();
     server_stop(&t);
     server_start(&t);
-    raw = GATEWAY(&raw_bytes, "Action", "RenewInstance", "InstanceId", "i-acc0001", "Period",
-                  "1", "ClientToken", "tok-after-fail-stop");
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                          "Period", "1", "ClientToken", "tok-after-fail-stop");
     server_down(&t);
 }
 
@@ -1159,10 +968,8 @@ Test(cov_server, a_torn_log_tail_is_reported_through_the_operator_log)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    size_t raw_bytes = 0;
-    char *raw = GATEWAY(&raw_bytes, "Action", "RenewInstance", "InstanceId", "i-acc0001",
-                        "Period", "1", "ClientToken", "tok-torn");
-    expect_built(&t, raw, raw_bytes, 200, "");
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                          "Period", "1", "ClientToken", "tok-torn");
     server_stop(&t);
     /* Half a record after the last one: what a crash in the middle of a write leaves. */
     char segment[TEMPDIR_PATH_BYTES];
@@ -1176,13 +983,14 @@ Test(cov_server, a_torn_log_tail_is_reported_through_the_operator_log)
     close(fd);
 
     server_start(&t);
-    cr_expect(log_contains(&t.log, "log: torn record cut at "), "log: %s", log_text(&t.log));
-    cr_expect(log_contains(&t.log, "torn tail truncated"), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, "log: torn record cut at "), "log: %s", server_log_text(&t));
+    cr_expect(server_log_contains(&t, "torn tail truncated"), "log: %s", server_log_text(&t));
     /* The answered renewal survived: its token replays. */
-    raw = GATEWAY(&raw_bytes, "Action", "RenewInstance", "InstanceId", "i-acc0001", "Period",
-                  "1", "ClientToken", "tok-torn");
+    size_t raw_bytes = 0;
+    char *raw = GATEWAY(&raw_bytes, "Action", "RenewInstance", "InstanceId", "i-acc0001",
+                        "Period", "1", "ClientToken", "tok-torn");
     http_response response;
-    roundtrip_built(&t, raw, raw_bytes, &response);
+    server_roundtrip_built(&t, raw, raw_bytes, &response);
     cr_expect(eq(int, response.status, 200));
     char header[16];
     cr_expect(http_header(&response, "x-billord-idempotent-replay", header, sizeof header));
@@ -1206,16 +1014,16 @@ Test(cov_server, a_seed_that_cannot_be_stored_fails_start_and_can_be_retried)
     t.config.fixtures_path = t.fixture;
     faulty_lmdb_fail_at(commits + 1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_COMMIT), MDB_MAP_FULL,
                         false);
-    expect_start_fails(&t, BILLORD_E_MAP_FULL, "cannot seed");
+    server_expect_start_fails(&t, BILLORD_E_MAP_FULL, "cannot seed");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     /* Nothing of the fixture was kept: the directory is still empty and is seeded now. */
     server_start(&t);
-    cr_expect(log_contains(&t.log, "billord: seeded "), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, "billord: seeded "), "log: %s", server_log_text(&t));
     http_response response;
-    roundtrip(&t, "GET /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", &response);
+    server_roundtrip(&t, "GET /admin/clock HTTP/1.1\r\nHost: x\r\n\r\n", &response);
     char expected[64];
-    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS);
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", SERVER_DEMO_CLOCK_MS);
     cr_expect(eq(str, response.body, expected));
     http_response_free(&response);
     server_down(&t);
@@ -1235,17 +1043,18 @@ Test(cov_server, a_request_log_that_cannot_be_written_is_reported_not_fatal)
     size_t raw_bytes = 0;
     char *raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders");
     http_response response;
-    roundtrip_built(&t, raw, raw_bytes, &response);
+    server_roundtrip_built(&t, raw, raw_bytes, &response);
     cr_expect(eq(int, response.status, 200), "body %s", response.body);
     json_t *body = json_loads(response.body, 0, NULL);
     char expected[128];
     snprintf(expected, sizeof expected, "billord: request log write failed for request_id=%s",
              json_string_value(json_object_get(body, "RequestId")));
-    cr_expect(log_contains(&t.log, expected), "log: %s", log_text(&t.log));
+    cr_expect(server_log_contains(&t, expected), "log: %s", server_log_text(&t));
     json_decref(body);
     http_response_free(&response);
     /* Refusals before the engine are still answered. */
-    expect_raw(&t, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", 404, "InvalidAction.NotFound");
+    server_expect_raw(&t, "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+                      "InvalidAction.NotFound");
     server_down(&t);
 }
 
@@ -1258,29 +1067,29 @@ Test(cov_server, the_debug_level_says_why_a_request_was_refused)
     server_start(&t);
     size_t raw_bytes = 0;
     char *raw = http_plain_request("", &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
-    cr_expect(log_contains(&t.log, "billord: GET - 400 IncompleteSignature account=-"),
-              "log: %s", log_text(&t.log));
-    cr_expect(log_contains(&t.log, " refused: "), "log: %s", log_text(&t.log));
-    cr_expect(log_contains(&t.log, "x-acs-caller-uid"), "log: %s", log_text(&t.log));
+    server_expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    cr_expect(server_log_contains(&t, "billord: GET - 400 IncompleteSignature account=-"),
+              "log: %s", server_log_text(&t));
+    cr_expect(server_log_contains(&t, " refused: "), "log: %s", server_log_text(&t));
+    cr_expect(server_log_contains(&t, "x-acs-caller-uid"), "log: %s", server_log_text(&t));
     /* A request that reached the engine has no reason to give. */
-    raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders", "ClientToken", "tok-debug-read");
-    expect_built(&t, raw, raw_bytes, 200, "");
-    cr_expect(log_contains(&t.log, "billord: GET DescribeOrders 200 OK account=" ACCOUNT_MAIN),
-              "log: %s", log_text(&t.log));
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "DescribeOrders", "ClientToken", "tok-debug-read");
+    cr_expect(server_log_contains(&t, "billord: GET DescribeOrders 200 OK account="
+                                      SERVER_ACCOUNT_MAIN),
+              "log: %s", server_log_text(&t));
     /* Without a request log, an XML answer is rendered once, as XML. */
     raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders", "Format", "xml");
     http_response response;
-    roundtrip_built(&t, raw, raw_bytes, &response);
+    server_roundtrip_built(&t, raw, raw_bytes, &response);
     cr_expect(eq(int, response.status, 200));
     cr_expect(strstr(response.body, "<DescribeOrdersResponse>") != NULL, "body %s",
               response.body);
     http_response_free(&response);
     /* Refused before the engine (a path of the same length as an admin path). */
-    expect_raw(&t, "GET /admin/eventz HTTP/1.1\r\nHost: x\r\n\r\n", 404,
-               "InvalidAction.NotFound");
-    cr_expect(log_contains(&t.log, "billord: - 404 InvalidAction.NotFound request_id="),
-              "log: %s", log_text(&t.log));
+    server_expect_raw(&t, "GET /admin/eventz HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+                      "InvalidAction.NotFound");
+    cr_expect(server_log_contains(&t, "billord: - 404 InvalidAction.NotFound request_id="),
+              "log: %s", server_log_text(&t));
     server_down(&t);
 }
 
@@ -1292,29 +1101,18 @@ Test(cov_server, the_info_level_logs_requests_without_refusal_reasons)
     server_start(&t);
     size_t raw_bytes = 0;
     char *raw = http_plain_request("", &raw_bytes, "Action", "DescribeOrders", NULL);
-    expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
-    raw = GATEWAY(&raw_bytes, "Action", "DescribeOrders");
-    expect_built(&t, raw, raw_bytes, 200, "");
-    cr_expect(log_contains(&t.log, "billord: GET - 400 IncompleteSignature account=-"),
-              "log: %s", log_text(&t.log));
-    cr_expect(log_contains(&t.log, "billord: GET DescribeOrders 200 OK account=" ACCOUNT_MAIN),
-              "log: %s", log_text(&t.log));
-    cr_expect(not(log_contains(&t.log, " refused: ")), "log: %s", log_text(&t.log));
+    server_expect_built(&t, raw, raw_bytes, 400, "IncompleteSignature");
+    SERVER_EXPECT_GATEWAY(&t, 200, "", "Action", "DescribeOrders");
+    cr_expect(server_log_contains(&t, "billord: GET - 400 IncompleteSignature account=-"),
+              "log: %s", server_log_text(&t));
+    cr_expect(server_log_contains(&t, "billord: GET DescribeOrders 200 OK account="
+                                      SERVER_ACCOUNT_MAIN),
+              "log: %s", server_log_text(&t));
+    cr_expect(not(server_log_contains(&t, " refused: ")), "log: %s", server_log_text(&t));
     server_down(&t);
 }
 
 /* ---- stopping --------------------------------------------------------------------------- */
-
-typedef struct stopper {
-    billord_server *server;
-} stopper;
-
-static void *stop_server(void *arg)
-{
-    stopper *s = arg;
-    billord_server_stop(s->server);
-    return NULL;
-}
 
 Test(cov_server, a_request_arriving_while_stopping_answers_503_and_closes)
 {
@@ -1324,7 +1122,7 @@ Test(cov_server, a_request_arriving_while_stopping_answers_503_and_closes)
     static const char form[] = "Action=DescribeOrders&PageSize=10";
     char head[512];
     int head_bytes = snprintf(head, sizeof head,
-                              "POST / HTTP/1.1\r\nHost: x\r\n" CALLER_MAIN
+                              "POST / HTTP/1.1\r\nHost: x\r\n" SERVER_CALLER_MAIN
                               "Content-Type: application/x-www-form-urlencoded\r\n"
                               "Content-Length: %zu\r\n\r\n",
                               sizeof form - 1);
@@ -1341,9 +1139,8 @@ Test(cov_server, a_request_arriving_while_stopping_answers_503_and_closes)
     cr_expect(eq(int, response.status, 200));
     http_response_free(&response);
 
-    stopper s = {t.server};
     pthread_t thread;
-    cr_assert(pthread_create(&thread, NULL, stop_server, &s) == 0);
+    server_stop_begin(&t, &thread);
     /* B's next request, once the stop has begun: the server is stopping. */
     for (int attempt = 0; attempt < 100; attempt++) {
         usleep(50 * 1000);
@@ -1354,8 +1151,8 @@ Test(cov_server, a_request_arriving_while_stopping_answers_503_and_closes)
         }
         http_response_free(&response);
     }
-    expect_answer(&response, 503, "ServiceUnavailable");
-    expect_closes(&response);
+    answer_expect(&response, 503, "ServiceUnavailable");
+    answer_expect_closes(&response);
     http_response_free(&response);
     free(raw);
     close(kept);
@@ -1365,9 +1162,8 @@ Test(cov_server, a_request_arriving_while_stopping_answers_503_and_closes)
     cr_expect(eq(int, response.status, 200), "body %s", response.body);
     http_response_free(&response);
     close(in_flight);
-    pthread_join(thread, NULL);
-    t.server = NULL;
-    cr_expect(log_contains(&t.log, "billord: stopped"));
+    server_stop_end(&t, thread);
+    cr_expect(server_log_contains(&t, "billord: stopped"));
 
     /* The 503 is in the request log, refused before its parameters were read. */
     size_t log_bytes = 0;

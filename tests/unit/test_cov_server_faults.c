@@ -25,6 +25,7 @@
 #include <billord/server.h>
 
 #include "support/http_client.h"
+#include "support/server_fixture.h"
 #include "support/tempdir.h"
 
 /* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
@@ -34,9 +35,6 @@ const char *__lsan_default_suppressions(void)
 {
     return "leak:libcriterion.so\n";
 }
-
-#define ACCOUNT_MAIN "1234567890123456"
-#define CALLER_MAIN "x-acs-caller-uid: " ACCOUNT_MAIN "\r\n"
 
 /* ---- the interposed calls --------------------------------------------------------------- */
 
@@ -100,57 +98,21 @@ TestSuite(cov_server_faults, .fini = disarm, .timeout = 120);
 
 /* ---- a server ----------------------------------------------------------------------------- */
 
-static void quiet(void *log_ctx, const char *line)
+/* A server of server_fixture.h without a request log. */
+static void server_prepare(test_server *t, billord_server_auth auth, billord_server_clock clock)
 {
-    (void)log_ctx;
-    (void)line;
-}
-
-typedef struct test_server {
-    char dir[TEMPDIR_PATH_BYTES];
-    char fixture[TEMPDIR_PATH_BYTES];
-    billord_server_config config;
-    billord_server *server;
-} test_server;
-
-static void server_init(test_server *t, billord_server_auth auth, billord_server_clock clock)
-{
-    memset(t, 0, sizeof *t);
-    tempdir_make(t->dir);
-    tempdir_source_path(t->fixture, "fixtures/demo.json");
-    t->config.data_dir = t->dir;
-    t->config.listen_host = "127.0.0.1";
-    t->config.fixtures_path = t->fixture;
-    t->config.auth = auth;
-    t->config.clock = clock;
-    t->config.log_line = quiet;
-}
-
-static billord_err server_try_start(test_server *t, char *error_text, size_t error_text_bytes)
-{
-    return billord_server_start(&t->config, &t->server, error_text, error_text_bytes);
-}
-
-static void server_start(test_server *t)
-{
-    char error_text[1024];
-    billord_err err = server_try_start(t, error_text, sizeof error_text);
-    cr_assert(eq(int, err, BILLORD_OK), "start: %s", error_text);
-}
-
-static void server_stop(test_server *t)
-{
-    billord_server_stop(t->server);
-    t->server = NULL;
+    server_init(t, auth, clock);
+    t->config.request_log_path = NULL;
 }
 
 /* A gateway DescribeOrders; returns the status and copies RequestId. */
 static int ask(test_server *t, char *request_id, size_t request_id_bytes)
 {
     size_t raw_bytes = 0;
-    char *raw = http_plain_request(CALLER_MAIN, &raw_bytes, "Action", "DescribeOrders", NULL);
+    char *raw =
+        http_plain_request(SERVER_CALLER_MAIN, &raw_bytes, "Action", "DescribeOrders", NULL);
     http_response response;
-    bool answered = http_roundtrip(billord_server_port(t->server), raw, raw_bytes, &response);
+    bool answered = http_roundtrip(t->port, raw, raw_bytes, &response);
     free(raw);
     cr_assert(answered);
     json_t *body = json_loads(response.body, 0, NULL);
@@ -183,7 +145,7 @@ static bool well_formed_id(const char *id)
 static void each_thread_of_start_may_fail(billord_server_auth auth, billord_server_clock clock)
 {
     test_server t;
-    server_init(&t, auth, clock);
+    server_prepare(&t, auth, clock);
     /* How many threads a start creates. */
     atomic_store(&create_calls, 0);
     server_start(&t);
@@ -210,7 +172,7 @@ static void each_thread_of_start_may_fail(billord_server_auth auth, billord_serv
         cr_expect(eq(int, ask(&t, request_id, sizeof request_id), 200));
         server_stop(&t);
     }
-    tempdir_remove(t.dir);
+    server_down(&t);
 }
 
 Test(cov_server_faults, start_fails_cleanly_when_any_thread_cannot_be_created)
@@ -223,7 +185,7 @@ Test(cov_server_faults, start_fails_cleanly_when_any_thread_cannot_be_created)
 Test(cov_server_faults, without_random_bytes_request_ids_stay_distinct)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
+    server_prepare(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
     atomic_store(&random_fault, RANDOM_FAIL);
     atomic_store(&random_calls, 0);
     server_start(&t);
@@ -238,24 +200,24 @@ Test(cov_server_faults, without_random_bytes_request_ids_stay_distinct)
      * write. */
     usleep(100 * 1000);
     size_t raw_bytes = 0;
-    char *raw = http_plain_request(CALLER_MAIN, &raw_bytes, "Action", "RenewInstance",
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes, "Action", "RenewInstance",
                                    "InstanceId", "i-acc0001", "Period", "1", "ClientToken",
                                    "tok-no-random", NULL);
     http_response response;
-    cr_assert(http_roundtrip(billord_server_port(t.server), raw, raw_bytes, &response));
+    cr_assert(http_roundtrip(t.port, raw, raw_bytes, &response));
     free(raw);
     cr_expect(eq(int, response.status, 200), "body %s", response.body);
     http_response_free(&response);
     cr_expect(atomic_load(&random_calls) > 2);
     server_stop(&t);
     atomic_store(&random_fault, RANDOM_PASS);
-    tempdir_remove(t.dir);
+    server_down(&t);
 }
 
 Test(cov_server_faults, an_interrupted_getrandom_is_retried)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
+    server_prepare(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     server_start(&t);
     atomic_store(&random_calls, 0);
     atomic_store(&random_fault, RANDOM_INTERRUPT);
@@ -269,5 +231,5 @@ Test(cov_server_faults, an_interrupted_getrandom_is_retried)
     cr_expect(strcmp(first, second) != 0);
     cr_expect(atomic_load(&random_calls) >= 4, "each id: one interrupted call, one retry");
     server_stop(&t);
-    tempdir_remove(t.dir);
+    server_down(&t);
 }

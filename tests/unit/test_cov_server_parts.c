@@ -33,6 +33,7 @@
 #include "server/server_internal.h"
 #include "server/watchdog.h"
 #include "support/db_harness.h"
+#include "support/server_fixture.h"
 #include "support/tempdir.h"
 
 /* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
@@ -43,19 +44,8 @@ const char *__lsan_default_suppressions(void)
     return "leak:libcriterion.so\n";
 }
 
-static char dir[TEMPDIR_PATH_BYTES];
-
-static void setup(void)
-{
-    tempdir_make(dir);
-}
-
-static void teardown(void)
-{
-    tempdir_remove(dir);
-}
-
-TestSuite(cov_server_parts, .init = setup, .fini = teardown, .timeout = 30);
+TestSuite(cov_server_parts, .init = server_scratch_make, .fini = server_scratch_remove,
+          .timeout = 30);
 
 /* ---- nonce store ------------------------------------------------------------------------ */
 
@@ -69,8 +59,9 @@ typedef struct opened {
 static billord_err store_open(uint32_t capacity, int64_t now_ms, opened *out)
 {
     memset(out, 0, sizeof *out);
-    return billord__nonce_store_open(dir, capacity, now_ms, &out->store, &out->boot_changed,
-                                     &out->reloaded, out->error_text, sizeof out->error_text);
+    return billord__nonce_store_open(server_scratch_dir, capacity, now_ms, &out->store,
+                                     &out->boot_changed, &out->reloaded, out->error_text,
+                                     sizeof out->error_text);
 }
 
 static opened store_open_ok(uint32_t capacity, int64_t now_ms)
@@ -87,9 +78,43 @@ static billord_nonce_result check(server_nonce_store *store, const char *nonce, 
     return billord__nonce_store_check(store, nonce, strlen(nonce), expiry_ms, now_ms);
 }
 
+/* One check of a nonce and what it answers; log_records >= 0: then the log holds that
+ * many records. */
+typedef struct nonce_step {
+    const char *nonce;
+    int64_t expiry_ms;
+    int64_t now_ms;
+    billord_nonce_result result;
+    int log_records;
+} nonce_step;
+
+static long file_size(const char *name);
+
+static void expect_steps(server_nonce_store *store, const nonce_step *steps, size_t step_count)
+{
+    for (size_t i = 0; i < step_count; i++) {
+        const nonce_step *step = &steps[i];
+        cr_expect(eq(int, check(store, step->nonce, step->expiry_ms, step->now_ms), step->result),
+                  "step %zu: %s", i, step->nonce);
+        if (step->log_records >= 0) {
+            cr_expect(eq(i64, file_size(SERVER_NONCE_LOG_NAME),
+                         step->log_records * (long)SERVER_NONCE_RECORD_BYTES),
+                      "step %zu: %s", i, step->nonce);
+        }
+    }
+}
+
+/* a and b expire at 1100, c at 5000: a store of capacity 2 holds three records. */
+static const nonce_step three_accepted[] = {
+    {"a", 1100, 1000, BILLORD_NONCE_ACCEPTED, -1},
+    {"b", 1100, 1000, BILLORD_NONCE_ACCEPTED, -1},
+    {"c", 5000, 1200, BILLORD_NONCE_ACCEPTED, 3},
+};
+#define STEP_COUNT(steps) (sizeof(steps) / sizeof(steps)[0])
+
 static void path_in_dir(char out[TEMPDIR_PATH_BYTES], const char *name)
 {
-    tempdir_join(out, dir, name);
+    tempdir_join(out, server_scratch_dir, name);
 }
 
 static long file_size(const char *name)
@@ -225,27 +250,28 @@ Test(cov_server_parts, the_boot_id_says_when_nonces_may_have_been_lost)
 Test(cov_server_parts, a_full_memory_refuses_new_nonces_until_old_ones_expire)
 {
     opened result = store_open_ok(2, 1000);
-    cr_expect(eq(int, check(result.store, "a", 5000, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "b", 5000, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "c", 5000, 1000), BILLORD_NONCE_FULL));
-    cr_expect(eq(int, check(result.store, "c", 9000, 6000), BILLORD_NONCE_ACCEPTED));
+    static const nonce_step steps[] = {
+        {"a", 5000, 1000, BILLORD_NONCE_ACCEPTED, -1},
+        {"b", 5000, 1000, BILLORD_NONCE_ACCEPTED, -1},
+        {"c", 5000, 1000, BILLORD_NONCE_FULL, -1},
+        {"c", 9000, 6000, BILLORD_NONCE_ACCEPTED, -1},
+    };
+    expect_steps(result.store, steps, STEP_COUNT(steps));
     billord__nonce_store_close(result.store);
 }
 
 Test(cov_server_parts, the_log_is_compacted_at_twice_the_capacity)
 {
     opened result = store_open_ok(2, 1000);
-    cr_expect(eq(int, check(result.store, "a", 1100, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "b", 1100, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "c", 5000, 1200), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(i64, file_size(SERVER_NONCE_LOG_NAME), 3 * SERVER_NONCE_RECORD_BYTES));
-    /* The fourth record: the log holds twice the capacity and is rewritten with the two
-     * nonces still remembered. */
-    cr_expect(eq(int, check(result.store, "d", 5000, 1200), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(i64, file_size(SERVER_NONCE_LOG_NAME), 2 * SERVER_NONCE_RECORD_BYTES));
-    /* Appending goes on in the compacted file. */
-    cr_expect(eq(int, check(result.store, "e", 9000, 5100), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(i64, file_size(SERVER_NONCE_LOG_NAME), 3 * SERVER_NONCE_RECORD_BYTES));
+    expect_steps(result.store, three_accepted, STEP_COUNT(three_accepted));
+    static const nonce_step steps[] = {
+        /* The fourth record: the log holds twice the capacity and is rewritten with the two
+         * nonces still remembered. */
+        {"d", 5000, 1200, BILLORD_NONCE_ACCEPTED, 2},
+        /* Appending goes on in the compacted file. */
+        {"e", 9000, 5100, BILLORD_NONCE_ACCEPTED, 3},
+    };
+    expect_steps(result.store, steps, STEP_COUNT(steps));
     billord__nonce_store_close(result.store);
     opened reopened = store_open_ok(2, 5100);
     cr_expect(eq(u32, reopened.reloaded, 1), "c and d expired at 5000; e remains");
@@ -256,9 +282,7 @@ Test(cov_server_parts, the_log_is_compacted_at_twice_the_capacity)
 Test(cov_server_parts, a_compaction_that_fails_makes_the_store_refuse)
 {
     opened result = store_open_ok(2, 1000);
-    cr_expect(eq(int, check(result.store, "a", 1100, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "b", 1100, 1000), BILLORD_NONCE_ACCEPTED));
-    cr_expect(eq(int, check(result.store, "c", 5000, 1200), BILLORD_NONCE_ACCEPTED));
+    expect_steps(result.store, three_accepted, STEP_COUNT(three_accepted));
     /* nonces.log becomes a directory that rename() cannot replace. */
     char log_path[TEMPDIR_PATH_BYTES];
     char moved[TEMPDIR_PATH_BYTES];
@@ -416,12 +440,20 @@ Test(cov_server_parts, the_gateways_caller_must_be_utf8)
 
 /* ---- request log ------------------------------------------------------------------------ */
 
+/* Open the request log name of the test's directory (its path in path): what open says. */
+static billord_err request_log_open(const char *name, char path[TEMPDIR_PATH_BYTES],
+                                    server_request_log **out_log)
+{
+    path_in_dir(path, name);
+    *out_log = NULL;
+    return billord__request_log_open(path, out_log);
+}
+
 Test(cov_server_parts, request_log_lines_hold_a_body_that_is_not_json_as_a_string)
 {
     char path[TEMPDIR_PATH_BYTES];
-    path_in_dir(path, "requests.ndjson");
     server_request_log *log = NULL;
-    cr_assert(eq(int, billord__request_log_open(path, &log), BILLORD_OK));
+    cr_assert(eq(int, request_log_open("requests.ndjson", path, &log), BILLORD_OK));
     server_kv params[] = {{"Action", "DescribeOrders"}, {"PageSize", "10"}};
     static const char body[] = "<Error>not json</Error>";
     server_request_log_entry entry = {
@@ -462,9 +494,8 @@ Test(cov_server_parts, request_log_lines_hold_a_body_that_is_not_json_as_a_strin
 Test(cov_server_parts, a_request_log_that_cannot_be_opened_or_written_says_io)
 {
     char path[TEMPDIR_PATH_BYTES];
-    path_in_dir(path, "missing/requests.ndjson");
     server_request_log *log = NULL;
-    cr_expect(eq(int, billord__request_log_open(path, &log), BILLORD_E_IO));
+    cr_expect(eq(int, request_log_open("missing/requests.ndjson", path, &log), BILLORD_E_IO));
     if (access("/dev/full", W_OK) != 0) {
         cr_skip_test("no /dev/full");
     }
@@ -590,9 +621,9 @@ static size_t event_count(billord_db *db)
 
 Test(cov_server_parts, ticks_bring_the_lifecycle_up_to_the_given_time)
 {
-    db_harness_seed(dir, "fixtures/demo.json");
+    db_harness_seed(server_scratch_dir, "fixtures/demo.json");
     billord_db_recovery info;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    billord_db *db = db_harness_open(server_scratch_dir, NULL, NULL, &info, NULL);
     size_t before = event_count(db);
     /* Half a year on: reminders, expiries, releases and monthly auto-renewals of the
      * fixture's instances. Kept under BILLORD_LIFECYCLE_STEPS_MAX steps of any one instance:
@@ -616,9 +647,9 @@ static int64_t a_week_after_the_fixture(void *clock_ctx)
 
 Test(cov_server_parts, the_scheduler_thread_ticks_on_its_clock_until_stopped)
 {
-    db_harness_seed(dir, "fixtures/demo.json");
+    db_harness_seed(server_scratch_dir, "fixtures/demo.json");
     billord_db_recovery info;
-    billord_db *db = db_harness_open(dir, NULL, NULL, &info, NULL);
+    billord_db *db = db_harness_open(server_scratch_dir, NULL, NULL, &info, NULL);
     billord_clock clock = {a_week_after_the_fixture, NULL};
     server_scheduler *scheduler = NULL;
     cr_assert(eq(int, billord__scheduler_start(db, &clock, &scheduler), BILLORD_OK));

@@ -21,6 +21,7 @@
 #include <billord/server.h>
 
 #include "support/http_client.h"
+#include "support/server_fixture.h"
 #include "support/tempdir.h"
 
 /* Criterion 2.4.1's runner leaks a small allocation per test that has a .timeout (in
@@ -31,65 +32,9 @@ const char *__lsan_default_suppressions(void)
     return "leak:libcriterion.so\n";
 }
 
-#define ACCOUNT_MAIN "1234567890123456"
 #define KEY_OTHER "LTAI5tDemoKey0002"
 #define SECRET_OTHER "demo-secret-0002"
-#define DEMO_CLOCK_MS 1795305600000LL   /* fixtures/demo.json "clock" */
 #define CONCURRENT_CLIENTS 16u
-
-typedef struct test_server {
-    char dir[TEMPDIR_PATH_BYTES];
-    char fixture[TEMPDIR_PATH_BYTES];
-    char request_log[TEMPDIR_PATH_BYTES];
-    billord_server_config config;
-    billord_server *server;
-    uint16_t port;
-} test_server;
-
-static void quiet(void *log_ctx, const char *line)
-{
-    (void)log_ctx;
-    (void)line;
-}
-
-static void server_start(test_server *t)
-{
-    char error_text[1024];
-    billord_err err = billord_server_start(&t->config, &t->server, error_text, sizeof error_text);
-    cr_assert(err == BILLORD_OK, "start: %s", error_text);
-    t->port = billord_server_port(t->server);
-    cr_assert(t->port != 0);
-}
-
-static void server_up(test_server *t, billord_server_auth auth, billord_server_clock clock)
-{
-    memset(t, 0, sizeof *t);
-    tempdir_make(t->dir);
-    tempdir_source_path(t->fixture, "fixtures/demo.json");
-    tempdir_join(t->request_log, t->dir, "requests.ndjson");
-    t->config.data_dir = t->dir;
-    t->config.listen_host = "127.0.0.1";
-    t->config.fixtures_path = t->fixture;
-    t->config.auth = auth;
-    t->config.clock = clock;
-    t->config.request_log_path = t->request_log;
-    t->config.log_line = quiet;
-    t->config.read_timeout_ms = 2000;
-    server_start(t);
-}
-
-static void server_restart(test_server *t)
-{
-    billord_server_stop(t->server);
-    t->server = NULL;
-    server_start(t);
-}
-
-static void server_down(test_server *t)
-{
-    billord_server_stop(t->server);
-    tempdir_remove(t->dir);
-}
 
 /* Send raw, read one answer, parse its JSON body. */
 static json_t *exchange(test_server *t, char *raw, size_t raw_bytes, http_response *response)
@@ -130,6 +75,49 @@ static void expect_error(const http_response *response, const json_t *body, int 
     char content_type[128];
     cr_expect(http_header(response, "Content-Type", content_type, sizeof content_type));
     cr_expect(eq(str, content_type, "application/json;charset=utf-8"));
+}
+
+/* Send raw (freed here): refused with status and Code, a JSON error. */
+static void expect_refused(test_server *t, char *raw, size_t raw_bytes, int status,
+                           const char *code)
+{
+    http_response response;
+    json_t *body = exchange(t, raw, raw_bytes, &response);
+    expect_error(&response, body, status, code);
+    json_decref(body);
+    http_response_free(&response);
+}
+
+/* A renewal (renew()) refused with status and Code. */
+static void expect_renew_refused(test_server *t, const v1_options *options, const char *token,
+                                 int status, const char *code)
+{
+    http_response response;
+    json_t *body = renew(t, options, token, "1", &response);
+    expect_error(&response, body, status, code);
+    json_decref(body);
+    http_response_free(&response);
+}
+
+/* Send raw (freed here): answered 200; the answer's OrderId (0 when it has none). */
+static json_int_t expect_served(test_server *t, char *raw, size_t raw_bytes)
+{
+    http_response response;
+    json_t *body = exchange(t, raw, raw_bytes, &response);
+    cr_expect(eq(int, response.status, 200), "body %s", response.body);
+    json_int_t order_id = order_of(body);
+    json_decref(body);
+    http_response_free(&response);
+    return order_id;
+}
+
+/* A renewal (renew()) answered 200; its OrderId. */
+static json_int_t expect_renewed(test_server *t, const v1_options *options, const char *token)
+{
+    size_t raw_bytes = 0;
+    char *raw = http_v1_request(options, &raw_bytes, "Action", "RenewInstance", "InstanceId",
+                                "i-acc0001", "Period", "1", "ClientToken", token, NULL);
+    return expect_served(t, raw, raw_bytes);
 }
 
 /* ---- signatures and idempotency --------------------------------------------------------- */
@@ -186,21 +174,13 @@ Test(server, signature_failures_answer_their_codes, .timeout = 30)
         {{.timestamp = "2026-11-22 00:00:00"}, 400, "InvalidParameter"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        http_response response;
-        json_t *body = renew(&t, &cases[i].options, "tok-sig", "1", &response);
-        expect_error(&response, body, cases[i].status, cases[i].code);
-        json_decref(body);
-        http_response_free(&response);
+        expect_renew_refused(&t, &cases[i].options, "tok-sig", cases[i].status, cases[i].code);
     }
     /* No signature at all. */
     size_t raw_bytes = 0;
     char *raw = http_plain_request("", &raw_bytes, "Action", "RenewInstance", "InstanceId",
                                    "i-acc0001", "Period", "1", NULL);
-    http_response response;
-    json_t *body = exchange(&t, raw, raw_bytes, &response);
-    expect_error(&response, body, 400, "IncompleteSignature");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, raw_bytes, 400, "IncompleteSignature");
     server_down(&t);
 }
 
@@ -209,22 +189,10 @@ Test(server, reused_nonce_is_refused_also_after_a_restart, .timeout = 30)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
     v1_options options = {.nonce = "0123456789abcdef0123456789abcdef"};
-    http_response response;
-    json_t *body = renew(&t, &options, "tok-nonce-1", "1", &response);
-    cr_assert(eq(int, response.status, 200), "body %s", response.body);
-    json_decref(body);
-    http_response_free(&response);
-
-    body = renew(&t, &options, "tok-nonce-2", "1", &response);
-    expect_error(&response, body, 400, "SignatureNonceUsed");
-    json_decref(body);
-    http_response_free(&response);
-
+    cr_assert(expect_renewed(&t, &options, "tok-nonce-1") > 0);
+    expect_renew_refused(&t, &options, "tok-nonce-2", 400, "SignatureNonceUsed");
     server_restart(&t);
-    body = renew(&t, &options, "tok-nonce-3", "1", &response);
-    expect_error(&response, body, 400, "SignatureNonceUsed");
-    json_decref(body);
-    http_response_free(&response);
+    expect_renew_refused(&t, &options, "tok-nonce-3", 400, "SignatureNonceUsed");
     server_down(&t);
 }
 
@@ -232,10 +200,10 @@ Test(server, after_a_reboot_requests_signed_before_start_are_refused, .timeout =
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
-    billord_server_stop(t.server);
+    server_stop(&t);
     /* Pretend the machine rebooted: the stored boot id is another one. */
     char path[TEMPDIR_PATH_BYTES];
-    tempdir_join(path, t.dir, "boot_id");
+    tempdir_join(path, t.data, "boot_id");
     FILE *file = fopen(path, "w");
     cr_assert(file != NULL);
     fputs("00000000-0000-0000-0000-000000000000\n", file);
@@ -245,18 +213,11 @@ Test(server, after_a_reboot_requests_signed_before_start_are_refused, .timeout =
     char before[21];
     http_timestamp(-60, before);
     v1_options options = {.timestamp = before};
-    http_response response;
-    json_t *body = renew(&t, &options, "tok-reboot-1", "1", &response);
-    expect_error(&response, body, 400, "InvalidTimeStamp.Expired");
-    json_decref(body);
-    http_response_free(&response);
+    expect_renew_refused(&t, &options, "tok-reboot-1", 400, "InvalidTimeStamp.Expired");
 
     sleep(1);   /* a timestamp after the start, at second resolution */
     v1_options fresh = {0};
-    body = renew(&t, &fresh, "tok-reboot-2", "1", &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    json_decref(body);
-    http_response_free(&response);
+    expect_renewed(&t, &fresh, "tok-reboot-2");
     server_down(&t);
 }
 
@@ -265,25 +226,17 @@ Test(server, post_form_body_v3_header_and_xml, .timeout = 30)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
     v1_options form = {.method = "POST", .form = true};
-    http_response response;
-    json_t *body = renew(&t, &form, "tok-form", "1", &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    cr_expect(order_of(body) > 0);
-    json_decref(body);
-    http_response_free(&response);
+    cr_expect(expect_renewed(&t, &form, "tok-form") > 0);
 
     v3_options v3 = {.action = "RenewInstance", .port = t.port};
     size_t raw_bytes = 0;
     char *raw = http_v3_request(&v3, &raw_bytes, "ClientToken", "tok-v3", "InstanceId",
                                 "i-acc0001", "Period", "1", "PeriodUnit", "Month", NULL);
-    body = exchange(&t, raw, raw_bytes, &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    cr_expect(order_of(body) > 0);
-    json_decref(body);
-    http_response_free(&response);
+    cr_expect(expect_served(&t, raw, raw_bytes) > 0);
 
     v1_options xml = {.format = "XML"};
-    body = renew(&t, &xml, "tok-xml", "10", &response);
+    http_response response;
+    json_t *body = renew(&t, &xml, "tok-xml", "10", &response);
     cr_expect(body == NULL, "XML is not JSON");
     cr_expect(eq(int, response.status, 400));
     char content_type[128];
@@ -302,26 +255,15 @@ Test(server, unknown_and_missing_action, .timeout = 30)
     v1_options options = {0};
     size_t raw_bytes = 0;
     char *raw = http_v1_request(&options, &raw_bytes, "Action", "DeleteEverything", NULL);
-    http_response response;
-    json_t *body = exchange(&t, raw, raw_bytes, &response);
-    expect_error(&response, body, 404, "InvalidAction.NotFound");
-    json_decref(body);
-    http_response_free(&response);
-
+    expect_refused(&t, raw, raw_bytes, 404, "InvalidAction.NotFound");
     raw = http_v1_request(&options, &raw_bytes, "InstanceId", "i-acc0001", NULL);
-    body = exchange(&t, raw, raw_bytes, &response);
-    expect_error(&response, body, 400, "MissingParameter");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, raw_bytes, 400, "MissingParameter");
+    server_expect_raw(&t, "GET /v2/?Action=RenewInstance HTTP/1.1\r\nHost: x\r\n\r\n", 404,
+                      "InvalidAction.NotFound");
 
-    static const char other_path[] = "GET /v2/?Action=RenewInstance HTTP/1.1\r\nHost: x\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, other_path, sizeof other_path - 1, &response));
-    cr_expect(eq(int, response.status, 404));
-    http_response_free(&response);
-
-    /* Every request has its log line, also those refused before the engine. */
-    billord_server_stop(t.server);
-    t.server = NULL;
+    /* Every request has its log line, also those refused before the engine; a restart
+     * adds none. */
+    server_restart(&t);
     size_t log_bytes = 0;
     char *log = tempdir_read_file(t.request_log, &log_bytes);
     cr_assert(log != NULL);
@@ -332,7 +274,6 @@ Test(server, unknown_and_missing_action, .timeout = 30)
     cr_expect(eq(sz, lines, 3), "log %s", log);
     cr_expect(strstr(log, "\"account\":\"\",\"action\":\"\"") != NULL, "log %s", log);
     free(log);
-    server_start(&t);
     server_down(&t);
 }
 
@@ -375,11 +316,7 @@ Test(server, too_many_parameters_and_a_huge_value_answer_413, .timeout = 30)
         used += (size_t)snprintf(query + used, 4096 - used, "&P%d=1", i);
     }
     used += (size_t)snprintf(query + used, 4096 - used, " HTTP/1.1\r\nHost: x\r\n\r\n");
-    http_response response;
-    json_t *body = exchange(&t, query, used, &response);
-    expect_error(&response, body, 413, "RequestTooLarge");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, query, used, 413, "RequestTooLarge");
 
     /* One value of 4097 bytes, in a form body. */
     size_t value_bytes = BILLORD_PARAM_VALUE_BYTES_MAX + 1;
@@ -390,10 +327,7 @@ Test(server, too_many_parameters_and_a_huge_value_answer_413, .timeout = 30)
                         "Content-Length: %zu\r\n\r\nAction=RenewInstance&ClientToken=",
                         strlen("Action=RenewInstance&ClientToken=") + value_bytes);
     memset(raw + head, 'a', value_bytes);
-    body = exchange(&t, raw, (size_t)head + value_bytes, &response);
-    expect_error(&response, body, 413, "RequestTooLarge");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, (size_t)head + value_bytes, 413, "RequestTooLarge");
     server_down(&t);
 }
 
@@ -410,10 +344,7 @@ Test(server, a_body_over_64_kib_answers_413, .timeout = 30)
                         body_bytes);
     memset(raw + head, 'a', body_bytes);
     http_response response;
-    json_t *body = exchange(&t, raw, (size_t)head + body_bytes, &response);
-    expect_error(&response, body, 413, "RequestTooLarge");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, (size_t)head + body_bytes, 413, "RequestTooLarge");
 
     /* Chunked, without a length: the body is counted as it arrives. */
     int fd = http_connect(t.port);
@@ -421,14 +352,7 @@ Test(server, a_body_over_64_kib_answers_413, .timeout = 30)
                                        "Content-Type: application/x-www-form-urlencoded\r\n"
                                        "Transfer-Encoding: chunked\r\n\r\n";
     cr_assert(http_send(fd, chunked_head, sizeof chunked_head - 1));
-    char chunk[8192 + 16];
-    int chunk_head = snprintf(chunk, sizeof chunk, "2000\r\n");
-    memset(chunk + chunk_head, 'b', 8192);
-    memcpy(chunk + chunk_head + 8192, "\r\n", 2);
-    for (int i = 0; i < 9; i++) {
-        cr_assert(http_send(fd, chunk, (size_t)chunk_head + 8192 + 2));
-    }
-    cr_assert(http_send(fd, "0\r\n\r\n", 5));
+    server_send_chunks(fd, 8192, 9, 0);
     cr_assert(http_read(fd, &response, HTTP_CLIENT_TIMEOUT_MS));
     cr_expect(eq(int, response.status, 413));
     http_response_free(&response);
@@ -446,10 +370,7 @@ Test(server, headers_over_16_kib_answer_413_and_far_over_close_cleanly, .timeout
     memset(raw + head, 'h', filler_bytes);
     memcpy(raw + head + filler_bytes, "\r\n\r\n", 4);
     http_response response;
-    json_t *body = exchange(&t, raw, (size_t)head + filler_bytes + 4, &response);
-    expect_error(&response, body, 413, "RequestTooLarge");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, (size_t)head + filler_bytes + 4, 413, "RequestTooLarge");
 
     /* Past the connection's memory: the library refuses, and nothing hangs. */
     filler_bytes = 200 * 1024;
@@ -473,7 +394,9 @@ Test(server, headers_over_16_kib_answer_413_and_far_over_close_cleanly, .timeout
 Test(server, a_client_trickling_its_headers_is_cut_off, .timeout = 30)
 {
     test_server t;
-    server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    server_init(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    t.config.read_timeout_ms = 2000;
+    server_start(&t);
     int fd = http_connect(t.port);
     static const char slow[] = "GET /?Action=RenewInstance HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow";
     bool cut = false;
@@ -490,53 +413,41 @@ Test(server, a_client_trickling_its_headers_is_cut_off, .timeout = 30)
 
     /* And the server still answers others. */
     v1_options options = {0};
-    http_response response;
-    json_t *body = renew(&t, &options, "tok-after-slow", "1", &response);
-    cr_expect(eq(int, response.status, 200));
-    json_decref(body);
-    http_response_free(&response);
+    expect_renewed(&t, &options, "tok-after-slow");
     server_down(&t);
 }
 
 Test(server, connections_past_the_cap_answer_503, .timeout = 30)
 {
     test_server t;
-    memset(&t, 0, sizeof t);
-    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
-    billord_server_stop(t.server);
+    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
     t.config.connections_max = 2;
     server_start(&t);
     int idle_1 = http_connect(t.port);
     int idle_2 = http_connect(t.port);
     usleep(200 * 1000);     /* let the daemon accept both */
     size_t raw_bytes = 0;
-    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes,
                                    "Action", "DescribeOrders", NULL);
     http_response response;
     json_t *body = exchange(&t, raw, raw_bytes, &response);
     expect_error(&response, body, 503, "ServiceUnavailable");
-    char connection[32];
-    cr_assert(http_header(&response, "Connection", connection, sizeof connection));
-    cr_expect(eq(str, connection, "close"));
+    answer_expect_closes(&response);
     json_decref(body);
     http_response_free(&response);
     close(idle_1);
     close(idle_2);
     usleep(200 * 1000);
-    raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes, "Action",
-                             "DescribeOrders", NULL);
-    body = exchange(&t, raw, raw_bytes, &response);
-    cr_expect(eq(int, response.status, 200), "served again once under the cap");
-    json_decref(body);
-    http_response_free(&response);
+    /* Served again once under the cap. */
+    raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes, "Action", "DescribeOrders", NULL);
+    expect_served(&t, raw, raw_bytes);
     server_down(&t);
 }
 
 Test(server, an_idle_connection_is_closed, .timeout = 30)
 {
     test_server t;
-    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
-    billord_server_stop(t.server);
+    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
     t.config.idle_timeout_s = 1;
     t.config.read_timeout_ms = 20000;   /* so that only the idle timeout can close it */
     server_start(&t);
@@ -577,76 +488,58 @@ Test(server, gateway_mode_takes_the_callers_uid, .timeout = 30)
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
     size_t raw_bytes = 0;
-    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes,
                                    "Action", "RenewInstance", "InstanceId", "i-acc0001",
                                    "Period", "1", "ClientToken", "tok-gw", NULL);
-    http_response response;
-    json_t *body = exchange(&t, raw, raw_bytes, &response);
-    cr_expect(eq(int, response.status, 200), "body %s", response.body);
-    json_decref(body);
-    http_response_free(&response);
+    expect_served(&t, raw, raw_bytes);
 
     raw = http_plain_request("", &raw_bytes, "Action", "RenewInstance", "InstanceId",
                              "i-acc0001", "Period", "1", NULL);
-    body = exchange(&t, raw, raw_bytes, &response);
-    expect_error(&response, body, 400, "IncompleteSignature");
-    json_decref(body);
-    http_response_free(&response);
+    expect_refused(&t, raw, raw_bytes, 400, "IncompleteSignature");
     server_down(&t);
 }
+
+static const char clock_advance[] =
+    "POST /admin/clock?advance_ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
 
 Test(server, manual_clock_moves_only_through_the_admin_endpoint, .timeout = 30)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    static const char advance[] =
-        "POST /admin/clock?advance_ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
     http_response response;
-    cr_assert(http_roundtrip(t.port, advance, sizeof advance - 1, &response));
+    server_roundtrip(&t, clock_advance, &response);
     cr_expect(eq(int, response.status, 200), "body %s", response.body);
     char expected[64];
-    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", DEMO_CLOCK_MS + 60000);
+    snprintf(expected, sizeof expected, "{\"clock_ms\":%lld}", SERVER_DEMO_CLOCK_MS + 60000);
     cr_expect(eq(str, response.body, expected));
     http_response_free(&response);
 
-    static const char bad[] =
-        "POST /admin/clock?advance_ms=-5 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, bad, sizeof bad - 1, &response));
-    cr_expect(eq(int, response.status, 400));
-    http_response_free(&response);
+    server_expect_raw(&t,
+                      "POST /admin/clock?advance_ms=-5 HTTP/1.1\r\nHost: x\r\n"
+                      "Content-Length: 0\r\n\r\n",
+                      400, "InvalidParameter");
 
     /* The request log stamps commands with the manual clock. */
     size_t raw_bytes = 0;
-    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes,
                                    "Action", "RenewInstance", "InstanceId", "i-acc0001",
                                    "Period", "1", "ClientToken", "tok-clock", "Format", "XML",
                                    NULL);
-    cr_assert(http_roundtrip(t.port, raw, raw_bytes, &response));
-    free(raw);
+    server_roundtrip_built(&t, raw, raw_bytes, &response);
     cr_expect(eq(int, response.status, 200));
     http_response_free(&response);
-    billord_server_stop(t.server);
-    t.server = NULL;
-    size_t log_bytes = 0;
-    char *log = tempdir_read_file(t.request_log, &log_bytes);
-    cr_assert(log != NULL);
-    char *last = strstr(log, "tok-clock");
-    cr_assert(last != NULL, "log %s", log);
-    while (last > log && last[-1] != '\n') {
-        last--;
-    }
-    json_t *line = json_loads(last, JSON_DISABLE_EOF_CHECK, NULL);
-    cr_assert(line != NULL);
-    cr_expect(eq(i64, json_integer_value(json_object_get(line, "ts_ms")), DEMO_CLOCK_MS + 60000));
-    cr_expect(eq(str, (char *)json_string_value(json_object_get(line, "account")), ACCOUNT_MAIN));
+    server_restart(&t);
+    json_t *line = server_request_log_line(&t, "tok-clock");
+    cr_expect(eq(i64, json_integer_value(json_object_get(line, "ts_ms")),
+                 SERVER_DEMO_CLOCK_MS + 60000));
+    cr_expect(eq(str, (char *)json_string_value(json_object_get(line, "account")),
+                 SERVER_ACCOUNT_MAIN));
     json_t *logged = json_object_get(json_object_get(line, "response"), "body");
     bool logged_order = json_integer_value(json_object_get(logged, "OrderId")) > 0;
     cr_expect(logged_order, "the log holds the JSON body even for an XML answer");
     bool logged_id = json_string_value(json_object_get(line, "request_id")) != NULL;
     cr_expect(logged_id);
     json_decref(line);
-    free(log);
-    server_start(&t);
     server_down(&t);
 }
 
@@ -654,47 +547,35 @@ Test(server, admin_clock_is_absent_with_the_system_clock, .timeout = 30)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
-    static const char advance[] =
-        "POST /admin/clock?advance_ms=60000 HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n";
-    http_response response;
-    cr_assert(http_roundtrip(t.port, advance, sizeof advance - 1, &response));
-    cr_expect(eq(int, response.status, 404));
-    http_response_free(&response);
+    server_expect_raw(&t, clock_advance, 404, "InvalidAction.NotFound");
     server_down(&t);
 }
 
 Test(server, admin_events_need_the_token_and_page_with_a_cursor, .timeout = 30)
 {
     test_server t;
-    memset(&t, 0, sizeof t);
-    server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
-    billord_server_stop(t.server);
+    server_init(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     t.config.admin_token = "s3cret-admin";
     server_start(&t);
     size_t raw_bytes = 0;
-    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes, "Action",
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes, "Action",
                                    "RenewInstance", "InstanceId", "i-acc0001", "Period", "1",
                                    "ClientToken", "tok-events", NULL);
+    json_int_t order_id = expect_served(&t, raw, raw_bytes);
+    cr_assert(order_id > 0);
+
+    server_expect_raw(&t, "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n\r\n", 400,
+                      "IncompleteSignature");
+    server_expect_raw(&t,
+                      "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n"
+                      "x-billord-admin-token: s3cret-admiN\r\n\r\n",
+                      400, "IncompleteSignature");
+
     http_response response;
-    json_t *body = exchange(&t, raw, raw_bytes, &response);
-    cr_assert(eq(int, response.status, 200), "body %s", response.body);
-    json_int_t order_id = order_of(body);
-    json_decref(body);
-    http_response_free(&response);
-
-    static const char no_token[] = "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, no_token, sizeof no_token - 1, &response));
-    cr_expect(eq(int, response.status, 400), "body %s", response.body);
-    http_response_free(&response);
-    static const char wrong[] = "GET /admin/events?since=0 HTTP/1.1\r\nHost: x\r\n"
-                                "x-billord-admin-token: s3cret-admiN\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, wrong, sizeof wrong - 1, &response));
-    cr_expect(eq(int, response.status, 400));
-    http_response_free(&response);
-
-    static const char page[] = "GET /admin/events?since=0&limit=1 HTTP/1.1\r\nHost: x\r\n"
-                               "x-billord-admin-token: s3cret-admin\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, page, sizeof page - 1, &response));
+    server_roundtrip(&t,
+                     "GET /admin/events?since=0&limit=1 HTTP/1.1\r\nHost: x\r\n"
+                     "x-billord-admin-token: s3cret-admin\r\n\r\n",
+                     &response);
     cr_assert(eq(int, response.status, 200), "body %s", response.body);
     json_t *events = json_loads(response.body, 0, NULL);
     json_t *first = json_array_get(json_object_get(events, "Events"), 0);
@@ -704,9 +585,10 @@ Test(server, admin_events_need_the_token_and_page_with_a_cursor, .timeout = 30)
     json_decref(events);
     http_response_free(&response);
 
-    static const char next[] = "GET /admin/events?since=1 HTTP/1.1\r\nHost: x\r\n"
-                               "x-billord-admin-token: s3cret-admin\r\n\r\n";
-    cr_assert(http_roundtrip(t.port, next, sizeof next - 1, &response));
+    server_roundtrip(&t,
+                     "GET /admin/events?since=1 HTTP/1.1\r\nHost: x\r\n"
+                     "x-billord-admin-token: s3cret-admin\r\n\r\n",
+                     &response);
     events = json_loads(response.body, 0, NULL);
     first = json_array_get(json_object_get(events, "Events"), 0);
     cr_expect(eq(str, (char *)json_string_value(json_object_get(first, "kind")), "OrderPaid"));
@@ -719,12 +601,10 @@ Test(server, admin_events_are_off_without_a_token, .timeout = 30)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_SYSTEM);
-    static const char page[] = "GET /admin/events HTTP/1.1\r\nHost: x\r\n"
-                               "x-billord-admin-token: anything\r\n\r\n";
-    http_response response;
-    cr_assert(http_roundtrip(t.port, page, sizeof page - 1, &response));
-    cr_expect(eq(int, response.status, 404));
-    http_response_free(&response);
+    server_expect_raw(&t,
+                      "GET /admin/events HTTP/1.1\r\nHost: x\r\n"
+                      "x-billord-admin-token: anything\r\n\r\n",
+                      404, "InvalidAction.NotFound");
     server_down(&t);
 }
 
@@ -811,17 +691,6 @@ Test(server, concurrent_duplicates_make_exactly_one_order, .timeout = 60)
     server_down(&t);
 }
 
-typedef struct stopper {
-    billord_server *server;
-} stopper;
-
-static void *stop_server(void *arg)
-{
-    stopper *s = arg;
-    billord_server_stop(s->server);
-    return NULL;
-}
-
 Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
 {
     test_server t;
@@ -835,9 +704,8 @@ Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
     int fd = http_connect(t.port);
     cr_assert(http_send(fd, raw, half));
     usleep(200 * 1000);
-    stopper s = {t.server};
     pthread_t thread;
-    cr_assert(pthread_create(&thread, NULL, stop_server, &s) == 0);
+    server_stop_begin(&t, &thread);
     usleep(300 * 1000);
     cr_assert(http_send(fd, raw + half, raw_bytes - half));
     http_response response;
@@ -846,10 +714,9 @@ Test(server, stop_lets_a_request_in_flight_finish, .timeout = 60)
     http_response_free(&response);
     close(fd);
     free(raw);
-    pthread_join(thread, NULL);
+    server_stop_end(&t, thread);
 
     /* The order it made is durable: a restart replays the token. */
-    t.server = NULL;
     server_start(&t);
     json_t *body = NULL;
     options = (v1_options){.method = "POST", .form = true};
@@ -900,7 +767,7 @@ Test(server, the_billord_program_serves_and_exits_0_on_sigterm, .timeout = 60)
     }
     cr_assert(port != 0, "no listening line");
     size_t raw_bytes = 0;
-    char *raw = http_plain_request("x-acs-caller-uid: " ACCOUNT_MAIN "\r\n", &raw_bytes,
+    char *raw = http_plain_request(SERVER_CALLER_MAIN, &raw_bytes,
                                    "Action", "RenewInstance", "InstanceId", "i-acc0001",
                                    "Period", "1", "ClientToken", "tok-program", NULL);
     http_response response;
