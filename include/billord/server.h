@@ -49,8 +49,11 @@
 #define BILLORD_SERVER_HEADERS_MAX 128u
 /* SIGTERM: how long in-flight requests get to finish before the daemon stops anyway. */
 #define BILLORD_SERVER_DRAIN_MS_MAX 30000u
-/* Nonces remembered for replay protection (each for the 15 minute timestamp window). */
-#define BILLORD_SERVER_NONCES_MAX (1u << 18)
+/* Nonces remembered for replay protection (each for the 15 minute timestamp window), by
+ * default: about 290 signed requests/s sustained; at 40 bytes each. A configuration may
+ * set 1..BILLORD_NONCE_GUARD_CAPACITY_MAX (2^24) instead. Past it, signed requests answer
+ * 503 ServiceUnavailable until nonces expire. */
+#define BILLORD_SERVER_NONCES_DEFAULT (1u << 18)
 /* GET /admin/events: events per answer at most (and by default). */
 #define BILLORD_SERVER_EVENTS_PAGE_MAX 1000u
 /* The longest admin_token (bytes, without the NUL). billord_server_start() refuses a longer
@@ -98,6 +101,10 @@ typedef struct billord_server_config {
     const char *archive_dir;            /* NULL: retired log segments are deleted; else they
                                          * are moved here (created if missing), a recorded
                                          * command log that billordctl replay reads */
+    /* Signature nonces remembered (0: BILLORD_SERVER_NONCES_DEFAULT; at most
+     * BILLORD_NONCE_GUARD_CAPACITY_MAX). When the nonces.log of the last run holds more
+     * unexpired nonces than this, requests signed before the start are refused. */
+    uint32_t nonce_capacity;
     /* Tests: 0 takes the defaults above. */
     uint32_t idle_timeout_s;
     uint32_t read_timeout_ms;
@@ -121,8 +128,8 @@ typedef struct billord_server billord_server;
  *                         fault; error_text_bytes >= 1.
  * @return BILLORD_OK; BILLORD_E_FIXTURE (the fixture file is invalid); BILLORD_E_IO (a file,
  *         or the listening socket); BILLORD_E_INVALID_ARGUMENT (no data_dir, an admin_token
- *         longer than BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX, or a listen_host that does not
- *         resolve); BILLORD_E_NOMEM; what billord_db_open() returns.
+ *         longer than BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX, a nonce_capacity over
+ *         BILLORD_NONCE_GUARD_CAPACITY_MAX, or a listen_host that does not resolve); BILLORD_E_NOMEM; what billord_db_open() returns.
  */
 billord_err billord_server_start(const billord_server_config *config,
                                  billord_server **out_server, char *error_text,

@@ -27,6 +27,7 @@ struct server_nonce_store {
     char log_path[SERVER_PATH_BYTES];
     char tmp_path[SERVER_PATH_BYTES];
     bool failed;                    /* the log could not be written: refuse (FULL) */
+    uint32_t dropped_at_open;       /* unexpired nonces of the log that did not fit */
 };
 
 static bool write_all(int fd, const void *bytes, size_t bytes_len)
@@ -156,10 +157,10 @@ static billord_err reload(server_nonce_store *store, int64_t now_ms, uint32_t *o
             if (expiry_ms <= now_ms) {
                 continue;
             }
-            if (billord_nonce_guard_insert_digest(store->guard, record, expiry_ms, now_ms) ==
-                BILLORD_NONCE_ACCEPTED) {
-                reloaded++;
-            }
+            billord_nonce_result result =
+                billord_nonce_guard_insert_digest(store->guard, record, expiry_ms, now_ms);
+            reloaded += result == BILLORD_NONCE_ACCEPTED;
+            store->dropped_at_open += result == BILLORD_NONCE_FULL;
         }
         if ((size_t)got < (size_t)READ_CHUNK_RECORDS * SERVER_NONCE_RECORD_BYTES) {
             break;
@@ -295,4 +296,10 @@ void billord__nonce_store_close(server_nonce_store *store)
     billord_nonce_guard_destroy(store->guard);
     pthread_mutex_destroy(&store->mutex);
     free(store);
+}
+
+uint32_t billord__nonce_store_dropped_at_open(const server_nonce_store *store)
+{
+    BILLORD_ASSERT(store != NULL);
+    return store->dropped_at_open;
 }

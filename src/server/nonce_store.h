@@ -58,6 +58,10 @@ billord_nonce_result billord__nonce_store_check(server_nonce_store *store, const
                                                 int64_t now_ms);
 
 /** Close the log and free the store. NULL is allowed. */
+/** Unexpired nonces of the log that open could not remember (a capacity smaller than the
+ *  last run's): the server must then refuse every request signed before it started. */
+uint32_t billord__nonce_store_dropped_at_open(const server_nonce_store *store);
+
 void billord__nonce_store_close(server_nonce_store *store);
 
 #endif

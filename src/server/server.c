@@ -835,15 +835,24 @@ static billord_err open_state(billord_server *server, const billord_server_confi
         int64_t now_ms = auth_now(server);
         bool boot_changed = false;
         uint32_t reloaded = 0;
-        err = billord__nonce_store_open(config->data_dir, BILLORD_SERVER_NONCES_MAX, now_ms,
-                                        &server->nonces, &boot_changed, &reloaded, error_text,
-                                        error_text_bytes);
+        uint32_t const capacity = config->nonce_capacity != 0 ? config->nonce_capacity
+                                                              : BILLORD_SERVER_NONCES_DEFAULT;
+        err = billord__nonce_store_open(config->data_dir, capacity, now_ms, &server->nonces,
+                                        &boot_changed, &reloaded, error_text, error_text_bytes);
         if (err != BILLORD_OK) {
             return err;
         }
         server->front.nonces = server->nonces;
+        uint32_t dropped = billord__nonce_store_dropped_at_open(server->nonces);
+        if (dropped > 0) {
+            billord__server_log(&server->logger, BILLORD_SERVER_LOG_ERROR,
+                                "billord: %u unexpired signature nonces do not fit the nonce "
+                                "capacity of %u: requests signed before now are refused",
+                                dropped, capacity);
+        }
         /* Second resolution: the SDKs' timestamps carry no milliseconds. */
-        server->front.signed_not_before_ms = boot_changed ? now_ms - now_ms % 1000 : 0;
+        server->front.signed_not_before_ms =
+            boot_changed || dropped > 0 ? now_ms - now_ms % 1000 : 0;
         billord__server_log(&server->logger, BILLORD_SERVER_LOG_ERROR,
                             "billord: %u signature nonces reloaded%s", reloaded,
                             boot_changed ? "; the machine rebooted since the last run: "
@@ -891,6 +900,11 @@ billord_err billord_server_start(const billord_server_config *config,
         /* Cut to fit, the configured token would be refused and its prefix accepted. */
         snprintf(error_text, error_text_bytes, "admin token: longer than %u bytes",
                  BILLORD_SERVER_ADMIN_TOKEN_BYTES_MAX);
+        return BILLORD_E_INVALID_ARGUMENT;
+    }
+    if (config->nonce_capacity > BILLORD_NONCE_GUARD_CAPACITY_MAX) {
+        snprintf(error_text, error_text_bytes, "nonce capacity: more than %u",
+                 BILLORD_NONCE_GUARD_CAPACITY_MAX);
         return BILLORD_E_INVALID_ARGUMENT;
     }
     billord_server *server = calloc(1, sizeof *server);
