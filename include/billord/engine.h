@@ -154,7 +154,9 @@ bool billord_engine_validate(const billord_command *command, billord_outcome *ou
  * @param[out] out_fields  On BILLORD_API_OK outcomes, a new JSON object with the
  *                         response fields after RequestId (caller json_decref()s);
  *                         NULL otherwise.
- * @return BILLORD_OK (the outcome says the answer), BILLORD_E_IO, BILLORD_E_NOMEM.
+ * @return BILLORD_OK (the outcome says the answer), BILLORD_E_IO, BILLORD_E_NOMEM (out of
+ *         memory: the fields could not be made whole; *out_fields is NULL and nothing is
+ *         left allocated, never a partial answer).
  */
 billord_err billord_engine_query(billord_engine *engine, const billord_command *command,
                                  billord_outcome *out_outcome, json_t **out_fields);
@@ -186,6 +188,10 @@ billord_err billord_engine_sync(billord_engine *engine);
  * Outbox events with seq > after_seq, in order, at most max_count, as a JSON array of
  * objects {seq, kind, account, instance, time, order_id, detail} (caller json_decref()s).
  * Any thread.
+ * @param[out] out_events  On BILLORD_OK, the new array; NULL otherwise.
+ * @return BILLORD_OK, BILLORD_E_NOMEM (out of memory: an event or a member of one could not
+ *         be made; no array, never one short of an event or a member), BILLORD_E_CORRUPT,
+ *         BILLORD_E_IO.
  */
 billord_err billord_engine_events(billord_engine *engine, uint64_t after_seq, uint32_t max_count,
                                   json_t **out_events);
@@ -206,9 +212,10 @@ typedef enum billord_inspect_kind {
 
 /**
  * Describe one record (or the whole store) as a JSON object, for operators.
- * @param[out] out_json  On BILLORD_OK, a new object (caller json_decref()s).
+ * @param[out] out_json  On BILLORD_OK, a new object (caller json_decref()s); NULL otherwise.
  * @return BILLORD_OK, BILLORD_E_NOT_FOUND, BILLORD_E_INVALID_ARGUMENT (a malformed id),
- *         BILLORD_E_CORRUPT, BILLORD_E_IO.
+ *         BILLORD_E_NOMEM (out of memory: the object could not be made whole; none is
+ *         answered, never one without a member), BILLORD_E_CORRUPT, BILLORD_E_IO.
  * Threads: any thread (a read transaction).
  */
 billord_err billord_engine_inspect(billord_engine *engine, billord_inspect_kind kind,

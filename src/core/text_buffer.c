@@ -14,6 +14,13 @@ void billord__json_set_member(json_t *object, const char *key, json_t *value, bo
     }
 }
 
+void billord__json_append_item(json_t *array, json_t *item, bool *ok)
+{
+    if (json_array_append_new(array, item) != 0) {
+        *ok = false;
+    }
+}
+
 void billord__text_init(billord_text *text)
 {
     BILLORD_ASSERT(text != NULL);

@@ -30,8 +30,13 @@ typedef struct billord_text {
 } billord_text;
 
 /** json_object_set_new() that remembers a failure in *ok (value is consumed either way):
- *  for a tree that is made whole or not at all. */
+ *  for a tree that is made whole or not at all (answers, and the engine's JSON for them).
+ *  A NULL object or value (a json_object() or json_string() that could not be made) is a
+ *  failure too, so the results of the constructors need no check of their own. */
 void billord__json_set_member(json_t *object, const char *key, json_t *value, bool *ok);
+
+/** json_array_append_new() likewise: a failure (NULL array or item included) in *ok. */
+void billord__json_append_item(json_t *array, json_t *item, bool *ok);
 
 /** An empty growable text. */
 void billord__text_init(billord_text *text);

@@ -11,6 +11,7 @@
 #include <billord/timeutil.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 #include "engine/engine_internal.h"
 
 /*
@@ -223,25 +224,57 @@ static void describe_validate(engine_request *request, billord_outcome *outcome)
     ids_and_region(request, outcome);
 }
 
+/* An instance's attributes, or NULL with *out_err set: the schedule could not be read, or
+ * BILLORD_E_NOMEM when any member could not be made. */
 static json_t *renew_attribute(engine_ctx *ctx, const billord_instance *instance,
                                billord_err *out_err)
 {
     int64_t next_attempt_ms = 0, lock_ms = 0, release_ms = 0;
     *out_err = billord__lifecycle_view(ctx, instance, &next_attempt_ms, &lock_ms, &release_ms);
+    if (*out_err != BILLORD_OK) {
+        return NULL;
+    }
+    bool ok = true;
     json_t *item = json_object();
-    json_object_set_new(item, "InstanceId", json_string(instance->id));
-    json_object_set_new(item, "AutoRenewEnabled",
-                        json_boolean(instance->renewal_status == BILLORD_RENEWAL_AUTO));
-    json_object_set_new(item, "Duration", json_integer(instance->auto_renew_duration));
-    json_object_set_new(item, "PeriodUnit",
-                        json_string(billord_period_unit_name(instance->auto_renew_period_unit)));
-    json_object_set_new(item, "RenewalStatus",
-                        json_string(billord_renewal_status_name(instance->renewal_status)));
-    json_object_set_new(item, "ExpiredTime", billord__json_time_or_null(instance->expires_ms));
-    json_object_set_new(item, "NextAutoRenewAttempt", billord__json_time_or_null(next_attempt_ms));
-    json_object_set_new(item, "LockTime", billord__json_time_or_null(lock_ms));
-    json_object_set_new(item, "ReleaseTime", billord__json_time_or_null(release_ms));
+    billord__json_set_member(item, "InstanceId", json_string(instance->id), &ok);
+    billord__json_set_member(item, "AutoRenewEnabled",
+                             json_boolean(instance->renewal_status == BILLORD_RENEWAL_AUTO), &ok);
+    billord__json_set_member(item, "Duration", json_integer(instance->auto_renew_duration), &ok);
+    const char *unit_name = billord_period_unit_name(instance->auto_renew_period_unit);
+    billord__json_set_member(item, "PeriodUnit", json_string(unit_name), &ok);
+    billord__json_set_member(item, "RenewalStatus",
+                             json_string(billord_renewal_status_name(instance->renewal_status)),
+                             &ok);
+    billord__json_set_member(item, "ExpiredTime", billord__json_time_or_null(instance->expires_ms),
+                             &ok);
+    billord__json_set_member(item, "NextAutoRenewAttempt",
+                             billord__json_time_or_null(next_attempt_ms), &ok);
+    billord__json_set_member(item, "LockTime", billord__json_time_or_null(lock_ms), &ok);
+    billord__json_set_member(item, "ReleaseTime", billord__json_time_or_null(release_ms), &ok);
+    if (!ok) {
+        json_decref(item);
+        *out_err = BILLORD_E_NOMEM;
+        return NULL;
+    }
     return item;
+}
+
+/* The answer's fields, or NULL when any of them could not be made (list is consumed). */
+static json_t *attribute_fields(const auto_renew_args *args, json_t *list)
+{
+    bool ok = true;
+    json_t *wrapper = json_object();
+    billord__json_set_member(wrapper, "InstanceRenewAttribute", list, &ok);
+    json_t *fields = json_object();
+    billord__json_set_member(fields, "TotalCount", json_integer(args->instance_count), &ok);
+    billord__json_set_member(fields, "PageNumber", json_integer(1), &ok);
+    billord__json_set_member(fields, "PageSize", json_integer(args->instance_count), &ok);
+    billord__json_set_member(fields, "InstanceRenewAttributes", wrapper, &ok);
+    if (!ok) {
+        json_decref(fields);
+        return NULL;
+    }
+    return fields;
 }
 
 static billord_err describe_query(engine_ctx *ctx, engine_request *request,
@@ -249,6 +282,9 @@ static billord_err describe_query(engine_ctx *ctx, engine_request *request,
 {
     const auto_renew_args *args = &request->as.auto_renew;
     json_t *list = json_array();
+    if (list == NULL) {
+        return BILLORD_E_NOMEM;
+    }
     for (uint32_t i = 0; i < args->instance_count; i++) {
         billord_instance instance;
         billord_err err = billord__store_instance_get(ctx->store, ctx->txn,
@@ -260,23 +296,21 @@ static billord_err describe_query(engine_ctx *ctx, engine_request *request,
             billord__outcome_error(outcome, BILLORD_API_INSTANCE_NOT_FOUND, NULL);
             return BILLORD_OK;
         }
-        if (err != BILLORD_OK) {
-            json_decref(list);
-            return err;
+        json_t *item = err == BILLORD_OK ? renew_attribute(ctx, &instance, &err) : NULL;
+        bool ok = err == BILLORD_OK;
+        if (ok) {
+            billord__json_append_item(list, item, &ok);
+            err = ok ? BILLORD_OK : BILLORD_E_NOMEM;
         }
-        json_array_append_new(list, renew_attribute(ctx, &instance, &err));
         if (err != BILLORD_OK) {
             json_decref(list);
             return err;
         }
     }
-    json_t *fields = json_object();
-    json_object_set_new(fields, "TotalCount", json_integer(args->instance_count));
-    json_object_set_new(fields, "PageNumber", json_integer(1));
-    json_object_set_new(fields, "PageSize", json_integer(args->instance_count));
-    json_t *wrapper = json_object();
-    json_object_set_new(wrapper, "InstanceRenewAttribute", list);
-    json_object_set_new(fields, "InstanceRenewAttributes", wrapper);
+    json_t *fields = attribute_fields(args, list);
+    if (fields == NULL) {
+        return BILLORD_E_NOMEM;
+    }
     billord__outcome_ok(outcome);
     *out_fields = fields;
     return BILLORD_OK;

@@ -8,6 +8,7 @@
 #include <billord/timeutil.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 #include "engine/engine_internal.h"
 
 /* ---- PayOrder and CancelOrder ----------------------------------------------------- */
@@ -213,22 +214,36 @@ static void describe_orders_validate(engine_request *request, billord_outcome *o
                &args->page_size, outcome);
 }
 
+/* An order of the page, or NULL when any member could not be made. */
 static json_t *order_json(const billord_order *order)
 {
+    bool ok = true;
     json_t *item = json_object();
-    json_object_set_new(item, "OrderId", json_integer((json_int_t)order->id));
-    json_object_set_new(item, "InstanceId", json_string(order->instance));
-    json_object_set_new(item, "OrderType", json_string(billord_order_kind_name(order->kind)));
-    json_object_set_new(item, "Period", json_integer(order->period_count));
-    json_object_set_new(item, "PeriodUnit", json_string(billord_period_unit_name(order->period_unit)));
-    json_object_set_new(item, "AmountMicros", json_integer(order->amount_micros));
-    json_object_set_new(item, "CouponPaidMicros", json_integer(order->coupon_paid_micros));
-    json_object_set_new(item, "BalancePaidMicros", json_integer(order->balance_paid_micros));
-    json_object_set_new(item, "CreditPaidMicros", json_integer(order->credit_paid_micros));
-    json_object_set_new(item, "Status", json_string(billord_order_status_name(order->status)));
-    json_object_set_new(item, "CreatedTime", billord__json_time_or_null(order->created_ms));
-    json_object_set_new(item, "PaidTime", billord__json_time_or_null(order->paid_ms));
-    json_object_set_new(item, "CancelledTime", billord__json_time_or_null(order->cancelled_ms));
+    billord__json_set_member(item, "OrderId", json_integer((json_int_t)order->id), &ok);
+    billord__json_set_member(item, "InstanceId", json_string(order->instance), &ok);
+    billord__json_set_member(item, "OrderType", json_string(billord_order_kind_name(order->kind)),
+                             &ok);
+    billord__json_set_member(item, "Period", json_integer(order->period_count), &ok);
+    billord__json_set_member(item, "PeriodUnit",
+                             json_string(billord_period_unit_name(order->period_unit)), &ok);
+    billord__json_set_member(item, "AmountMicros", json_integer(order->amount_micros), &ok);
+    billord__json_set_member(item, "CouponPaidMicros", json_integer(order->coupon_paid_micros),
+                             &ok);
+    billord__json_set_member(item, "BalancePaidMicros", json_integer(order->balance_paid_micros),
+                             &ok);
+    billord__json_set_member(item, "CreditPaidMicros", json_integer(order->credit_paid_micros),
+                             &ok);
+    billord__json_set_member(item, "Status", json_string(billord_order_status_name(order->status)),
+                             &ok);
+    billord__json_set_member(item, "CreatedTime", billord__json_time_or_null(order->created_ms),
+                             &ok);
+    billord__json_set_member(item, "PaidTime", billord__json_time_or_null(order->paid_ms), &ok);
+    billord__json_set_member(item, "CancelledTime",
+                             billord__json_time_or_null(order->cancelled_ms), &ok);
+    if (!ok) {
+        json_decref(item);
+        return NULL;
+    }
     return item;
 }
 
@@ -254,10 +269,34 @@ static bool visit_order(uint64_t order_id, void *page_ctx)
     }
     uint64_t first = (uint64_t)(page->args->page_number - 1) * page->args->page_size;
     if (page->matched_count >= first && page->matched_count < first + page->args->page_size) {
-        json_array_append_new(page->list, order_json(&order));
+        bool ok = true;
+        billord__json_append_item(page->list, order_json(&order), &ok);
+        if (!ok) {
+            page->err = BILLORD_E_NOMEM;    /* never a page short of an order */
+            return false;
+        }
     }
     page->matched_count++;
     return true;
+}
+
+/* The answer's fields, or NULL when any of them could not be made (list is consumed). */
+static json_t *page_fields(const order_page *page, json_t *list)
+{
+    bool ok = true;
+    json_t *wrapper = json_object();
+    billord__json_set_member(wrapper, "Order", list, &ok);
+    json_t *fields = json_object();
+    billord__json_set_member(fields, "TotalCount", json_integer((json_int_t)page->matched_count),
+                             &ok);
+    billord__json_set_member(fields, "PageNumber", json_integer(page->args->page_number), &ok);
+    billord__json_set_member(fields, "PageSize", json_integer(page->args->page_size), &ok);
+    billord__json_set_member(fields, "Orders", wrapper, &ok);
+    if (!ok) {
+        json_decref(fields);
+        return NULL;
+    }
+    return fields;
 }
 
 static billord_err describe_orders_query(engine_ctx *ctx, engine_request *request,
@@ -265,6 +304,9 @@ static billord_err describe_orders_query(engine_ctx *ctx, engine_request *reques
 {
     const describe_orders_args *args = &request->as.describe_orders;
     order_page page = {ctx, args, 0, json_array(), BILLORD_OK};
+    if (page.list == NULL) {
+        return BILLORD_E_NOMEM;
+    }
     billord_err err = billord__store_order_ids(ctx->store, ctx->txn, ctx->command->account,
                                                args->instance_id, visit_order, &page);
     if (err == BILLORD_OK) {
@@ -274,13 +316,10 @@ static billord_err describe_orders_query(engine_ctx *ctx, engine_request *reques
         json_decref(page.list);
         return err;
     }
-    json_t *fields = json_object();
-    json_object_set_new(fields, "TotalCount", json_integer((json_int_t)page.matched_count));
-    json_object_set_new(fields, "PageNumber", json_integer(args->page_number));
-    json_object_set_new(fields, "PageSize", json_integer(args->page_size));
-    json_t *wrapper = json_object();
-    json_object_set_new(wrapper, "Order", page.list);
-    json_object_set_new(fields, "Orders", wrapper);
+    json_t *fields = page_fields(&page, page.list);
+    if (fields == NULL) {
+        return BILLORD_E_NOMEM;
+    }
     billord__outcome_ok(outcome);
     *out_fields = fields;
     return BILLORD_OK;

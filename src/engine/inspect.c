@@ -6,102 +6,172 @@
 #include <string.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 #include "engine/engine_internal.h"
 
-static json_t *account_json(billord_store *store, MDB_txn *txn, const billord_account *account,
-                            billord_err *out_err)
+/* Each builder answers its object, or NULL when any member could not be made (out of memory:
+ * a record is never shown without one of its members). */
+
+/* object when ok, else NULL (object freed). */
+static json_t *whole_or_null(json_t *object, bool ok)
 {
-    json_t *object = json_object();
-    json_object_set_new(object, "id", json_string(account->id));
-    json_object_set_new(object, "balance_micros", json_integer(account->balance_micros));
-    json_object_set_new(object, "balance_initial_micros",
-                        json_integer(account->balance_initial_micros));
-    json_object_set_new(object, "credit_limit_micros", json_integer(account->credit_limit_micros));
-    json_object_set_new(object, "credit_used_micros", json_integer(account->credit_used_micros));
-    json_object_set_new(object, "credit_payment", json_boolean(account->credit_payment));
-    json_object_set_new(object, "payment_method", json_boolean(account->payment_method));
-    json_t *keys = json_array();
-    for (uint32_t i = 0; i < account->access_key_count; i++) {
-        json_array_append_new(keys, json_string(account->access_keys[i].id));
+    if (!ok) {
+        json_decref(object);
+        return NULL;
     }
-    json_object_set_new(object, "access_keys", keys);
-    billord_coupon *list = malloc(BILLORD_COUPONS_PER_ACCOUNT_MAX * sizeof *list);
-    size_t count = 0;
-    *out_err = list == NULL ? BILLORD_E_NOMEM
-                            : billord__store_coupons_of_account(store, txn, account->id, list,
-                                                                BILLORD_COUPONS_PER_ACCOUNT_MAX,
-                                                                &count);
-    json_t *coupon_array = json_array();
-    for (size_t i = 0; *out_err == BILLORD_OK && i < count; i++) {
-        json_t *coupon = json_object();
-        json_object_set_new(coupon, "id", json_string(list[i].id));
-        json_object_set_new(coupon, "amount_micros", json_integer(list[i].amount_micros));
-        json_object_set_new(coupon, "amount_initial_micros",
-                            json_integer(list[i].amount_initial_micros));
-        json_object_set_new(coupon, "expires", billord__json_time_or_null(list[i].expires_ms));
-        json_array_append_new(coupon_array, coupon);
-    }
-    free(list);
-    json_object_set_new(object, "coupons", coupon_array);
     return object;
 }
 
+static json_t *coupon_json(const billord_coupon *coupon)
+{
+    bool ok = true;
+    json_t *object = json_object();
+    billord__json_set_member(object, "id", json_string(coupon->id), &ok);
+    billord__json_set_member(object, "amount_micros", json_integer(coupon->amount_micros), &ok);
+    billord__json_set_member(object, "amount_initial_micros",
+                             json_integer(coupon->amount_initial_micros), &ok);
+    billord__json_set_member(object, "expires", billord__json_time_or_null(coupon->expires_ms),
+                             &ok);
+    return whole_or_null(object, ok);
+}
+
+/* The account's coupons; NULL with *out_err set when they cannot be read, or with
+ * *out_err BILLORD_OK when the array could not be made. */
+static json_t *coupons_json(billord_store *store, MDB_txn *txn, const char *account_id,
+                            billord_err *out_err)
+{
+    billord_coupon *list = malloc(BILLORD_COUPONS_PER_ACCOUNT_MAX * sizeof *list);
+    size_t count = 0;
+    *out_err = list == NULL ? BILLORD_E_NOMEM
+                            : billord__store_coupons_of_account(store, txn, account_id, list,
+                                                                BILLORD_COUPONS_PER_ACCOUNT_MAX,
+                                                                &count);
+    json_t *coupon_array = NULL;
+    if (*out_err == BILLORD_OK) {
+        bool ok = true;
+        coupon_array = json_array();
+        for (size_t i = 0; ok && i < count; i++) {
+            billord__json_append_item(coupon_array, coupon_json(&list[i]), &ok);
+        }
+        coupon_array = whole_or_null(coupon_array, ok);
+    }
+    free(list);
+    return coupon_array;
+}
+
+/* NULL with *out_err set when the coupons cannot be read; NULL with *out_err BILLORD_OK when
+ * a member could not be made. */
+static json_t *account_json(billord_store *store, MDB_txn *txn, const billord_account *account,
+                            billord_err *out_err)
+{
+    *out_err = BILLORD_OK;
+    bool ok = true;
+    json_t *object = json_object();
+    billord__json_set_member(object, "id", json_string(account->id), &ok);
+    billord__json_set_member(object, "balance_micros", json_integer(account->balance_micros), &ok);
+    billord__json_set_member(object, "balance_initial_micros",
+                             json_integer(account->balance_initial_micros), &ok);
+    billord__json_set_member(object, "credit_limit_micros",
+                             json_integer(account->credit_limit_micros), &ok);
+    billord__json_set_member(object, "credit_used_micros",
+                             json_integer(account->credit_used_micros), &ok);
+    billord__json_set_member(object, "credit_payment", json_boolean(account->credit_payment), &ok);
+    billord__json_set_member(object, "payment_method", json_boolean(account->payment_method), &ok);
+    json_t *keys = json_array();
+    for (uint32_t i = 0; i < account->access_key_count; i++) {
+        billord__json_append_item(keys, json_string(account->access_keys[i].id), &ok);
+    }
+    billord__json_set_member(object, "access_keys", keys, &ok);
+    if (ok) {
+        json_t *coupons = coupons_json(store, txn, account->id, out_err);
+        if (*out_err == BILLORD_OK) {
+            billord__json_set_member(object, "coupons", coupons, &ok);
+        }
+    }
+    return whole_or_null(object, ok && *out_err == BILLORD_OK);
+}
+
+/* NULL with *out_err set when the schedule cannot be read; NULL with *out_err BILLORD_OK
+ * when a member could not be made. */
 static json_t *instance_json(engine_ctx *ctx, const billord_instance *instance, billord_err *out_err)
 {
     int64_t next_attempt_ms = 0, lock_ms = 0, release_ms = 0;
     *out_err = billord__lifecycle_view(ctx, instance, &next_attempt_ms, &lock_ms, &release_ms);
+    if (*out_err != BILLORD_OK) {
+        return NULL;
+    }
+    bool ok = true;
     json_t *object = json_object();
-    json_object_set_new(object, "id", json_string(instance->id));
-    json_object_set_new(object, "account", json_string(instance->account));
-    json_object_set_new(object, "product", json_string(billord_product_name(instance->product)));
-    json_object_set_new(object, "region", json_string(instance->region));
-    json_object_set_new(object, "instance_type", json_string(instance->instance_type));
-    json_object_set_new(object, "charge_type",
-                        json_string(billord_charge_type_name(instance->charge_type)));
-    json_object_set_new(object, "status", json_string(billord_instance_status_name(instance->status)));
-    json_object_set_new(object, "expires", billord__json_time_or_null(instance->expires_ms));
-    json_object_set_new(object, "locked_for_security", json_boolean(instance->locked_for_security));
-    json_object_set_new(object, "dedicated_host_expires",
-                        instance->has_dedicated_host
-                            ? billord__json_time_or_null(instance->dedicated_host_expires_ms)
-                            : json_null());
-    json_object_set_new(object, "renewal_status",
-                        json_string(billord_renewal_status_name(instance->renewal_status)));
-    json_object_set_new(object, "auto_renew_duration", json_integer(instance->auto_renew_duration));
-    json_object_set_new(object, "auto_renew_period_unit",
-                        json_string(billord_period_unit_name(instance->auto_renew_period_unit)));
-    json_object_set_new(object, "unpaid_order_count", json_integer(instance->unpaid_order_count));
-    json_object_set_new(object, "next_auto_renew_attempt", billord__json_time_or_null(next_attempt_ms));
-    json_object_set_new(object, "lock_time", billord__json_time_or_null(lock_ms));
-    json_object_set_new(object, "release_time", billord__json_time_or_null(release_ms));
-    json_object_set_new(object, "open_auto_renew_order",
-                        instance->auto_renew_order_id != 0
-                            ? json_integer((json_int_t)instance->auto_renew_order_id)
-                            : json_null());
-    json_object_set_new(object, "next_lifecycle_step", billord__json_time_or_null(instance->schedule_due_ms));
-    return object;
+    billord__json_set_member(object, "id", json_string(instance->id), &ok);
+    billord__json_set_member(object, "account", json_string(instance->account), &ok);
+    billord__json_set_member(object, "product",
+                             json_string(billord_product_name(instance->product)), &ok);
+    billord__json_set_member(object, "region", json_string(instance->region), &ok);
+    billord__json_set_member(object, "instance_type", json_string(instance->instance_type), &ok);
+    billord__json_set_member(object, "charge_type",
+                             json_string(billord_charge_type_name(instance->charge_type)), &ok);
+    billord__json_set_member(object, "status",
+                             json_string(billord_instance_status_name(instance->status)), &ok);
+    billord__json_set_member(object, "expires", billord__json_time_or_null(instance->expires_ms),
+                             &ok);
+    billord__json_set_member(object, "locked_for_security",
+                             json_boolean(instance->locked_for_security), &ok);
+    billord__json_set_member(object, "dedicated_host_expires",
+                             instance->has_dedicated_host
+                                 ? billord__json_time_or_null(instance->dedicated_host_expires_ms)
+                                 : json_null(),
+                             &ok);
+    billord__json_set_member(object, "renewal_status",
+                             json_string(billord_renewal_status_name(instance->renewal_status)),
+                             &ok);
+    billord__json_set_member(object, "auto_renew_duration",
+                             json_integer(instance->auto_renew_duration), &ok);
+    const char *unit_name = billord_period_unit_name(instance->auto_renew_period_unit);
+    billord__json_set_member(object, "auto_renew_period_unit", json_string(unit_name), &ok);
+    billord__json_set_member(object, "unpaid_order_count",
+                             json_integer(instance->unpaid_order_count), &ok);
+    billord__json_set_member(object, "next_auto_renew_attempt",
+                             billord__json_time_or_null(next_attempt_ms), &ok);
+    billord__json_set_member(object, "lock_time", billord__json_time_or_null(lock_ms), &ok);
+    billord__json_set_member(object, "release_time", billord__json_time_or_null(release_ms), &ok);
+    billord__json_set_member(object, "open_auto_renew_order",
+                             instance->auto_renew_order_id != 0
+                                 ? json_integer((json_int_t)instance->auto_renew_order_id)
+                                 : json_null(),
+                             &ok);
+    billord__json_set_member(object, "next_lifecycle_step",
+                             billord__json_time_or_null(instance->schedule_due_ms), &ok);
+    return whole_or_null(object, ok);
 }
 
 static json_t *order_json(const billord_order *order)
 {
+    bool ok = true;
     json_t *object = json_object();
-    json_object_set_new(object, "id", json_integer((json_int_t)order->id));
-    json_object_set_new(object, "account", json_string(order->account));
-    json_object_set_new(object, "instance", json_string(order->instance));
-    json_object_set_new(object, "kind", json_string(billord_order_kind_name(order->kind)));
-    json_object_set_new(object, "period", json_integer(order->period_count));
-    json_object_set_new(object, "period_unit", json_string(billord_period_unit_name(order->period_unit)));
-    json_object_set_new(object, "amount_micros", json_integer(order->amount_micros));
-    json_object_set_new(object, "coupon_paid_micros", json_integer(order->coupon_paid_micros));
-    json_object_set_new(object, "balance_paid_micros", json_integer(order->balance_paid_micros));
-    json_object_set_new(object, "credit_paid_micros", json_integer(order->credit_paid_micros));
-    json_object_set_new(object, "status", json_string(billord_order_status_name(order->status)));
-    json_object_set_new(object, "created", billord__json_time_or_null(order->created_ms));
-    json_object_set_new(object, "paid", billord__json_time_or_null(order->paid_ms));
-    json_object_set_new(object, "cancelled", billord__json_time_or_null(order->cancelled_ms));
-    json_object_set_new(object, "client_token", json_string(order->client_token));
-    json_object_set_new(object, "request_id", json_string(order->request_id));
-    return object;
+    billord__json_set_member(object, "id", json_integer((json_int_t)order->id), &ok);
+    billord__json_set_member(object, "account", json_string(order->account), &ok);
+    billord__json_set_member(object, "instance", json_string(order->instance), &ok);
+    billord__json_set_member(object, "kind", json_string(billord_order_kind_name(order->kind)),
+                             &ok);
+    billord__json_set_member(object, "period", json_integer(order->period_count), &ok);
+    billord__json_set_member(object, "period_unit",
+                             json_string(billord_period_unit_name(order->period_unit)), &ok);
+    billord__json_set_member(object, "amount_micros", json_integer(order->amount_micros), &ok);
+    billord__json_set_member(object, "coupon_paid_micros", json_integer(order->coupon_paid_micros),
+                             &ok);
+    billord__json_set_member(object, "balance_paid_micros",
+                             json_integer(order->balance_paid_micros), &ok);
+    billord__json_set_member(object, "credit_paid_micros", json_integer(order->credit_paid_micros),
+                             &ok);
+    billord__json_set_member(object, "status",
+                             json_string(billord_order_status_name(order->status)), &ok);
+    billord__json_set_member(object, "created", billord__json_time_or_null(order->created_ms), &ok);
+    billord__json_set_member(object, "paid", billord__json_time_or_null(order->paid_ms), &ok);
+    billord__json_set_member(object, "cancelled", billord__json_time_or_null(order->cancelled_ms),
+                             &ok);
+    billord__json_set_member(object, "client_token", json_string(order->client_token), &ok);
+    billord__json_set_member(object, "request_id", json_string(order->request_id), &ok);
+    return whole_or_null(object, ok);
 }
 
 static json_t *token_json(const char *account, const char *token,
@@ -114,56 +184,80 @@ static json_t *token_json(const char *account, const char *token,
         fingerprint_hex[2 * i + 1] = hex_digits[record->fingerprint[i] & 15];
     }
     fingerprint_hex[2 * BILLORD_FINGERPRINT_BYTES] = '\0';
+    bool ok = true;
     json_t *object = json_object();
-    json_object_set_new(object, "account", json_string(account));
-    json_object_set_new(object, "client_token", json_string(token));
-    json_object_set_new(object, "fingerprint", json_string(fingerprint_hex));
-    json_object_set_new(object, "http_status", json_integer(record->http_status));
-    json_object_set_new(object, "code", json_string(record->code_text));
-    json_object_set_new(object, "message", json_string(record->message));
-    json_object_set_new(object, "request_id", json_string(record->request_id));
-    json_object_set_new(object, "order_id",
-                        record->order_id != 0 ? json_integer((json_int_t)record->order_id)
-                                              : json_null());
-    json_object_set_new(object, "created", billord__json_time_or_null(record->created_ms));
-    return object;
+    billord__json_set_member(object, "account", json_string(account), &ok);
+    billord__json_set_member(object, "client_token", json_string(token), &ok);
+    billord__json_set_member(object, "fingerprint", json_string(fingerprint_hex), &ok);
+    billord__json_set_member(object, "http_status", json_integer(record->http_status), &ok);
+    billord__json_set_member(object, "code", json_string(record->code_text), &ok);
+    billord__json_set_member(object, "message", json_string(record->message), &ok);
+    billord__json_set_member(object, "request_id", json_string(record->request_id), &ok);
+    billord__json_set_member(object, "order_id",
+                             record->order_id != 0 ? json_integer((json_int_t)record->order_id)
+                                                   : json_null(),
+                             &ok);
+    billord__json_set_member(object, "created", billord__json_time_or_null(record->created_ms),
+                             &ok);
+    return whole_or_null(object, ok);
+}
+
+/* A meta value, or fallback when the store has none; other failures are reported (a summary
+ * never shows a default in place of a value it could not read). */
+static billord_err meta_u64_or(billord_store *store, MDB_txn *txn, const char *name,
+                               uint64_t fallback, uint64_t *out)
+{
+    billord_err err = billord__store_meta_get_u64(store, txn, name, out);
+    if (err == BILLORD_E_NOT_FOUND) {
+        *out = fallback;
+        err = BILLORD_OK;
+    }
+    return err;
 }
 
 static billord_err summary_json(billord_engine *engine, MDB_txn *txn, json_t **out_json)
 {
+    billord_store *store = engine->store;
+    bool ok = true;
     json_t *object = json_object();
     static const billord_db_id counted[] = {BILLORD_DB_ACCOUNTS, BILLORD_DB_INSTANCES,
                                             BILLORD_DB_ORDERS, BILLORD_DB_TOKENS,
                                             BILLORD_DB_COUPONS, BILLORD_DB_PRICES};
-    for (size_t i = 0; i < sizeof counted / sizeof counted[0]; i++) {
+    billord_err err = BILLORD_OK;
+    for (size_t i = 0; err == BILLORD_OK && i < sizeof counted / sizeof counted[0]; i++) {
         MDB_stat stat;
-        int rc = mdb_stat(txn, engine->store->dbis[counted[i]], &stat);
-        if (rc != MDB_SUCCESS) {
-            json_decref(object);
-            return billord__store_err(rc);
+        err = billord__store_err(mdb_stat(txn, store->dbis[counted[i]], &stat));
+        if (err == BILLORD_OK) {
+            billord__json_set_member(object, billord__store_db_name(counted[i]),
+                                     json_integer((json_int_t)stat.ms_entries), &ok);
         }
-        json_object_set_new(object, billord__store_db_name(counted[i]),
-                            json_integer((json_int_t)stat.ms_entries));
     }
-    uint64_t value = 0;
+    uint64_t next_order_id = 0, applied_lsn = 0, next_event_seq = 0;
     int64_t clock_ms = 0;
-    if (billord__store_meta_get_u64(engine->store, txn, "next_order_id", &value) != BILLORD_OK) {
-        value = BILLORD_ORDER_ID_FIRST;
+    if (err == BILLORD_OK) {
+        err = meta_u64_or(store, txn, "next_order_id", BILLORD_ORDER_ID_FIRST, &next_order_id);
     }
-    json_object_set_new(object, "next_order_id", json_integer((json_int_t)value));
-    if (billord__store_meta_get_u64(engine->store, txn, "applied_lsn", &value) != BILLORD_OK) {
-        value = 0;
+    if (err == BILLORD_OK) {
+        err = meta_u64_or(store, txn, "applied_lsn", 0, &applied_lsn);
     }
-    json_object_set_new(object, "applied_lsn", json_integer((json_int_t)value));
-    if (billord__store_meta_get_i64(engine->store, txn, "clock_ms", &clock_ms) != BILLORD_OK) {
-        clock_ms = 0;
+    if (err == BILLORD_OK) {
+        err = billord__store_meta_get_i64(store, txn, "clock_ms", &clock_ms);
+        err = err == BILLORD_E_NOT_FOUND ? BILLORD_OK : err;     /* 0: no clock yet */
     }
-    json_object_set_new(object, "clock", billord__json_time_or_null(clock_ms));
-    if (billord__store_meta_get_u64(engine->store, txn, "next_event_seq", &value) != BILLORD_OK) {
-        value = 1;
+    if (err == BILLORD_OK) {
+        err = meta_u64_or(store, txn, "next_event_seq", 1, &next_event_seq);
     }
-    json_object_set_new(object, "events", json_integer((json_int_t)(value - 1)));
-    *out_json = object;
+    if (err != BILLORD_OK) {
+        json_decref(object);
+        return err;
+    }
+    billord__json_set_member(object, "next_order_id", json_integer((json_int_t)next_order_id),
+                             &ok);
+    billord__json_set_member(object, "applied_lsn", json_integer((json_int_t)applied_lsn), &ok);
+    billord__json_set_member(object, "clock", billord__json_time_or_null(clock_ms), &ok);
+    billord__json_set_member(object, "events", json_integer((json_int_t)(next_event_seq - 1)),
+                             &ok);
+    *out_json = whole_or_null(object, ok);
     return BILLORD_OK;
 }
 
@@ -173,9 +267,8 @@ static billord_err inspect_in(billord_engine *engine, MDB_txn *txn, billord_insp
     billord_store *store = engine->store;
     billord_err err = BILLORD_E_INVALID_ARGUMENT;
     if (kind == BILLORD_INSPECT_SUMMARY) {
-        return summary_json(engine, txn, out_json);
-    }
-    if (kind == BILLORD_INSPECT_ACCOUNT) {
+        err = summary_json(engine, txn, out_json);
+    } else if (kind == BILLORD_INSPECT_ACCOUNT) {
         billord_account account;
         err = billord__store_account_get(store, txn, id, &account);
         if (err == BILLORD_OK) {
@@ -214,6 +307,9 @@ static billord_err inspect_in(billord_engine *engine, MDB_txn *txn, billord_insp
         }
         free(record);
     }
+    if (err == BILLORD_OK && *out_json == NULL) {
+        err = BILLORD_E_NOMEM;      /* a record that could not be made whole */
+    }
     return err;
 }
 
@@ -221,6 +317,7 @@ billord_err billord_engine_inspect(billord_engine *engine, billord_inspect_kind 
                                    const char *id, json_t **out_json)
 {
     BILLORD_ASSERT(engine != NULL && out_json != NULL);
+    *out_json = NULL;
     if (kind != BILLORD_INSPECT_SUMMARY && (id == NULL || id[0] == '\0')) {
         return BILLORD_E_INVALID_ARGUMENT;
     }
@@ -229,12 +326,9 @@ billord_err billord_engine_inspect(billord_engine *engine, billord_inspect_kind 
     if (err != BILLORD_OK) {
         return err;
     }
-    *out_json = NULL;
     err = inspect_in(engine, txn, kind, id, out_json);
     mdb_txn_abort(txn);
-    if (err != BILLORD_OK && *out_json != NULL) {
-        json_decref(*out_json);
-        *out_json = NULL;
-    }
+    /* The builders free what they made when they fail: an answer is whole or absent. */
+    BILLORD_ASSERT(err == BILLORD_OK || *out_json == NULL);
     return err;
 }
