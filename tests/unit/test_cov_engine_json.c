@@ -516,3 +516,30 @@ Test(cov_engine_json_open_order, its_auto_renew_attributes_are_whole_or_refused)
                  "AutoRenewal"));
     json_decref(fields);
 }
+
+/* ---- an empty store ------------------------------------------------------------------------ */
+
+/* A new store has no clock, order id, LSN or event counter yet: the summary shows what they
+ * start at, and is still whole or refused. */
+static void setup_empty(void)
+{
+    json_set_alloc_funcs(counting_malloc, counting_free);
+    harness_open(&h, NULL);
+}
+
+TestSuite(cov_engine_json_empty, .init = setup_empty, .fini = teardown, .timeout = 60);
+
+Test(cov_engine_json_empty, the_summary_of_a_new_store_shows_the_starting_values)
+{
+    static const builder b = {.name = "summary (new store)", .build = build_inspect,
+                              .kind = BILLORD_INSPECT_SUMMARY};
+    json_t *summary = every_fault_keeps_the_answer_whole(&b);
+    bool const no_clock = json_is_null(json_object_get(summary, "clock"));
+    cr_expect(no_clock);
+    cr_expect(eq(i64, json_integer_value(json_object_get(summary, "events")), 0));
+    cr_expect(eq(i64, json_integer_value(json_object_get(summary, "applied_lsn")), 0));
+    cr_expect(eq(i64, json_integer_value(json_object_get(summary, "next_order_id")),
+                 (json_int_t)BILLORD_ORDER_ID_FIRST));
+    cr_expect(eq(i64, json_integer_value(json_object_get(summary, "orders")), 0));
+    json_decref(summary);
+}
