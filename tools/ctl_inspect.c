@@ -64,7 +64,9 @@ int ctl_inspect(int argc, char **argv)
     billord_err err = billord_engine_inspect(engine, kind, positional[1], &record);
     billord_engine_close(engine);
     if (err != BILLORD_OK) {
-        fprintf(stderr, "billordctl inspect: %s %s: %s\n", positional[0], positional[1],
+        fprintf(stderr, "billordctl inspect: %s%s%s: %s\n",
+                positional[0] != NULL ? positional[0] : "summary",
+                positional[1] != NULL ? " " : "", positional[1] != NULL ? positional[1] : "",
                 err == BILLORD_E_NOT_FOUND ? "not found" : billord_err_message(err));
         return CTL_EXIT_FAILED;
     }

@@ -137,5 +137,11 @@ int billord_api_code_status(billord_api_code code);
 const char *billord_api_code_message(billord_api_code code);
 /** Finds a code by its wire text and status; BILLORD_API_CODE_COUNT when none. */
 billord_api_code billord_api_code_find(const char *code_text, int http_status);
+/**
+ * The answer to a request the machinery failed (err != BILLORD_OK): ServiceUnavailable (503)
+ * when a retry may succeed (BILLORD_E_IO, BILLORD_E_NOMEM, BILLORD_E_MAP_FULL,
+ * BILLORD_E_DISK_FULL), else InternalError (500: damaged data or a broken invariant).
+ */
+billord_api_code billord_err_failure_code(billord_err err);
 
 #endif

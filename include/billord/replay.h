@@ -148,7 +148,8 @@ typedef struct billord_replay_options {
  * @return BILLORD_OK (divergences and skipped malformed lines are in the stats);
  *         BILLORD_E_INVALID_ARGUMENT (a malformed line with strict); BILLORD_E_FIXTURE;
  *         BILLORD_E_NOT_EMPTY (fixtures given but the store has state); BILLORD_E_IO;
- *         BILLORD_E_WAL_CORRUPT; what the engine returns.
+ *         BILLORD_E_WAL_CORRUPT; BILLORD_E_NOMEM or BILLORD_E_IO when a record line could
+ *         not be made or written (no line is ever written cut); what the engine returns.
  */
 billord_err billord_replay_run(const billord_replay_options *options,
                                billord_replay_stats *out_stats, char *error_text,

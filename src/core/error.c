@@ -1,4 +1,5 @@
 /* error.c: names and messages of billord_err and the API catalog (billord/error.h). */
+#include <stdbool.h>
 #include <assert.h>
 #include <string.h>
 
@@ -65,4 +66,11 @@ billord_api_code billord_api_code_find(const char *code_text, int http_status)
         }
     }
     return BILLORD_API_CODE_COUNT;
+}
+
+billord_api_code billord_err_failure_code(billord_err err)
+{
+    bool const transient = err == BILLORD_E_IO || err == BILLORD_E_NOMEM ||
+                           err == BILLORD_E_MAP_FULL || err == BILLORD_E_DISK_FULL;
+    return transient ? BILLORD_API_SERVICE_UNAVAILABLE : BILLORD_API_INTERNAL_ERROR;
 }

@@ -237,11 +237,7 @@ static billord_err token_store(engine_ctx *ctx, const engine_request *request,
 
 static void outcome_for_failure(billord_err err, billord_outcome *outcome)
 {
-    bool unavailable = err == BILLORD_E_MAP_FULL || err == BILLORD_E_DISK_FULL ||
-                       err == BILLORD_E_IO || err == BILLORD_E_NOMEM;
-    billord__outcome_error(outcome,
-                           unavailable ? BILLORD_API_SERVICE_UNAVAILABLE : BILLORD_API_INTERNAL_ERROR,
-                           NULL);
+    billord__outcome_error(outcome, billord_err_failure_code(err), NULL);
 }
 
 /*

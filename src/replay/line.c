@@ -200,6 +200,10 @@ billord_err billord_replay_line_parse(const char *bytes, size_t bytes_len, billo
     json_error_t json_error;
     json_t *root = json_loadb(bytes, bytes_len, JSON_REJECT_DUPLICATES, &json_error);
     if (root == NULL) {
+        /* Out of memory is not a malformed line: a replay must not skip it. */
+        if (json_error_code(&json_error) == json_error_out_of_memory) {
+            return fail(error_text, error_text_bytes, BILLORD_E_NOMEM, "out of memory");
+        }
         return fail(error_text, error_text_bytes, BILLORD_E_INVALID_ARGUMENT,
                     "not JSON at column %d: %s", json_error.column, json_error.text);
     }

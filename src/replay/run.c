@@ -28,6 +28,7 @@
 #include <billord/wal_batch.h>
 
 #include "core/assert.h"
+#include "core/text_buffer.h"
 
 #define BATCH_COMMANDS_MAX BILLORD_BATCH_COMMANDS_MAX
 #define TOKEN_SLOTS 4096u                       /* power of two, 4x the batch: short probes */
@@ -80,6 +81,9 @@ typedef struct replay_run {
     int64_t started_ns;
     int64_t progress_last_ns;
     bool progress_drawn;
+    /* The first line options->record could not get whole (memory) or at all (the file):
+     * the run then answers it, never a record with a line missing or cut. */
+    billord_err record_err;
 } replay_run;
 
 static int64_t monotonic_ns(void)
@@ -217,31 +221,41 @@ static void compare(replay_run *run, const pending_item *item, const billord_out
     free(body);
 }
 
-/* One request log line of a replayed command, in the server's key order (request_log.c). */
+/* One request log line of a replayed command, in the server's key order (request_log.c):
+ * written whole, or not at all with run->record_err set. */
 static void record_write(replay_run *run, const billord_command *command,
                          const billord_outcome *outcome, const json_t *fields)
 {
+    if (run->record_err != BILLORD_OK) {
+        return;
+    }
     size_t body_bytes = 0;
     char *body = billord_render(command->action, outcome, fields, BILLORD_FORMAT_JSON,
                                 &body_bytes);
+    bool ok = body != NULL;
     json_t *params = json_object();
-    for (uint32_t i = 0; i < command->param_count; i++) {
-        json_object_set_new(params, command->params[i].name,
-                            json_string(command->params[i].value));
+    for (uint32_t i = 0; i < command->param_count && ok; i++) {
+        billord__json_set_member(params, command->params[i].name,
+                                 json_string(command->params[i].value), &ok);
     }
-    json_t *body_json = body != NULL ? json_loadb(body, body_bytes, 0, NULL) : NULL;
-    json_t *line = json_pack("{s:I, s:s, s:s, s:o, s:{s:i, s:o}, s:s}", "ts_ms",
-                             (json_int_t)command->now_ms, "account", command->account, "action",
-                             command->action, "params", params, "response", "status",
-                             billord_render_status(outcome), "body",
-                             body_json != NULL ? body_json : json_null(), "request_id",
-                             command->request_id);
+    json_t *body_json = ok ? json_loadb(body, body_bytes, 0, NULL) : NULL;
+    ok = ok && params != NULL && body_json != NULL;
+    json_t *line = ok ? json_pack("{s:I, s:s, s:s, s:O, s:{s:i, s:O}, s:s}", "ts_ms",
+                                  (json_int_t)command->now_ms, "account", command->account,
+                                  "action", command->action, "params", params, "response",
+                                  "status", billord_render_status(outcome), "body", body_json,
+                                  "request_id", command->request_id)
+                      : NULL;
     char *text = line != NULL ? json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-    if (text != NULL) {
-        fprintf(run->options->record, "%s\n", text);
+    if (text == NULL) {
+        run->record_err = BILLORD_E_NOMEM;
+    } else if (fprintf(run->options->record, "%s\n", text) < 0) {
+        run->record_err = BILLORD_E_IO;
     }
     free(text);
     json_decref(line);
+    json_decref(body_json);
+    json_decref(params);
     free(body);
 }
 
@@ -446,6 +460,11 @@ static billord_err replay_line(replay_run *run, uint32_t input_index, const char
     char parse_error[BILLORD_REPLAY_ERROR_BYTES];
     billord_err err = billord_replay_line_parse(text, text_bytes, &item->line, parse_error,
                                                 sizeof parse_error);
+    if (err != BILLORD_OK && err != BILLORD_E_INVALID_ARGUMENT && err != BILLORD_E_TOO_LARGE) {
+        /* Not a malformed line (memory ran out): the replay stops rather than skip it. */
+        return fail(run, err, "%s:%llu: %s", run->input_path, (unsigned long long)line_number,
+                    parse_error);
+    }
     if (err != BILLORD_OK) {
         run->stats->malformed++;
         if (run->options->strict) {
@@ -758,6 +777,14 @@ billord_err billord_replay_run(const billord_replay_options *options,
     }
     if (err == BILLORD_OK) {
         err = replay_inputs(&run);
+    }
+    if (options->record != NULL && run.record_err == BILLORD_OK &&
+        (fflush(options->record) != 0 || ferror(options->record))) {
+        run.record_err = BILLORD_E_IO;
+    }
+    if (err == BILLORD_OK && run.record_err != BILLORD_OK) {
+        err = fail(&run, run.record_err, "--record: a line could not be written: %s",
+                   billord_err_message(run.record_err));
     }
     if (run.engine != NULL) {
         billord_err sync_err = billord_engine_sync(run.engine);

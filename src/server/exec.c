@@ -231,7 +231,7 @@ void billord__server_exec_run(billord_db *db, const server_exec_request *request
     if (billord_action_is_read(request->action)) {
         billord_err err = billord_engine_query(billord_db_engine(db), &command, &outcome, &fields);
         if (err != BILLORD_OK) {
-            failure_outcome(BILLORD_API_INTERNAL_ERROR, request->request_id, &outcome);
+            failure_outcome(billord_err_failure_code(err), request->request_id, &outcome);
         }
     } else {
         billord_err err = billord_db_execute(db, &command, &outcome);

@@ -107,7 +107,7 @@ static bool find_key(const server_front_config *config, const char *key_id,
         return false;
     }
     if (err != BILLORD_OK) {
-        refuse(out, BILLORD_API_INTERNAL_ERROR, NULL);
+        refuse(out, billord_err_failure_code(err), NULL);
         return false;
     }
     snprintf(out->account, sizeof out->account, "%s", account);

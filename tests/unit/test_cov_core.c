@@ -187,3 +187,21 @@ Test(cov_core, a_failed_assertion_names_condition_file_line_and_function, .timeo
     cr_expect(eq(str, text, "billord: assertion failed: balance >= 0 "
                             "(src/engine/payment.c:42 in pay_order)\n"));
 }
+
+/* What a request answers when the machinery fails: 503 where a retry may succeed, 500 for
+ * damage or a broken invariant. */
+Test(cov_core, a_failure_answers_503_when_a_retry_may_succeed)
+{
+    static const billord_err transient[] = {BILLORD_E_IO, BILLORD_E_NOMEM, BILLORD_E_MAP_FULL,
+                                            BILLORD_E_DISK_FULL};
+    for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++) {
+        cr_expect(eq(int, billord_err_failure_code(transient[i]), BILLORD_API_SERVICE_UNAVAILABLE),
+                  "%s", billord_err_name(transient[i]));
+    }
+    static const billord_err lasting[] = {BILLORD_E_CORRUPT, BILLORD_E_WAL_CORRUPT,
+                                          BILLORD_E_SCHEMA, BILLORD_E_INVALID_ARGUMENT};
+    for (size_t i = 0; i < sizeof lasting / sizeof lasting[0]; i++) {
+        cr_expect(eq(int, billord_err_failure_code(lasting[i]), BILLORD_API_INTERNAL_ERROR), "%s",
+                  billord_err_name(lasting[i]));
+    }
+}

@@ -829,11 +829,15 @@ Test(cov_server, admin_events_answer_503_when_the_store_cannot_be_read)
 
 /* ---- store failures under a live server ------------------------------------------------- */
 
-Test(cov_server, a_read_whose_transaction_fails_answers_500_and_the_next_is_served)
+/* An I/O error may pass: 503 (a retry may succeed); damaged data is 500. */
+Test(cov_server, a_read_whose_transaction_fails_answers_503_and_the_next_is_served)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_GATEWAY, BILLORD_SERVER_CLOCK_MANUAL);
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
+    SERVER_EXPECT_GATEWAY(&t, 503, "ServiceUnavailable", "Action", "DescribeOrders");
+    cr_expect(eq(u64, faulty_lmdb_failures(), 1));
+    faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), MDB_CORRUPTED, false);
     SERVER_EXPECT_GATEWAY(&t, 500, "InternalError", "Action", "DescribeOrders");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
@@ -841,13 +845,13 @@ Test(cov_server, a_read_whose_transaction_fails_answers_500_and_the_next_is_serv
     server_down(&t);
 }
 
-Test(cov_server, a_key_lookup_that_fails_answers_500_and_spends_no_nonce)
+Test(cov_server, a_key_lookup_that_fails_answers_503_and_spends_no_nonce)
 {
     test_server t;
     server_up(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_MANUAL);
     v1_options options = {.nonce = "key-lookup-nonce-0123456789abcdef"};
     faulty_lmdb_fail_at(1, FAULTY_LMDB_MASK(FAULTY_LMDB_TXN_BEGIN), EIO, false);
-    SERVER_EXPECT_V1(&t, &options, 500, "InternalError", "Action", "DescribeOrders");
+    SERVER_EXPECT_V1(&t, &options, 503, "ServiceUnavailable", "Action", "DescribeOrders");
     cr_expect(eq(u64, faulty_lmdb_failures(), 1));
     faulty_lmdb_reset();
     /* The refused request did not spend its nonce: the same nonce is accepted now. */
