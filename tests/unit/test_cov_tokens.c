@@ -70,35 +70,36 @@ static billord_outcome renew(harness *h)
                         "1", "ClientToken", "cov-token", NULL);
 }
 
-Test(cov_tokens, a_stored_fingerprint_that_does_not_match_is_internal_error, .timeout = 30)
+/* A renewal with a ClientToken, its stored record edited while the engine is closed, and
+ * the same renewal again: *out_first and *out_again. */
+static void renew_after_edit(void (*edit)(billord_token_record *), billord_outcome *out_first,
+                             billord_outcome *out_again)
 {
     harness h;
     harness_open(&h, "fixtures/demo.json");
-    billord_outcome first = renew(&h);
-    cr_assert(eq(int, first.code, BILLORD_API_OK));
+    *out_first = renew(&h);
+    cr_assert(eq(int, out_first->code, BILLORD_API_OK));
     billord_engine_close(h.engine);
     h.engine = NULL;
-    tokens_edit(h.dir, flip_fingerprint);
+    tokens_edit(h.dir, edit);
     harness_reopen(&h);
-    billord_outcome again = renew(&h);
+    *out_again = renew(&h);
+    harness_close(&h);
+}
+
+Test(cov_tokens, a_stored_fingerprint_that_does_not_match_is_internal_error, .timeout = 30)
+{
+    billord_outcome first, again;
+    renew_after_edit(flip_fingerprint, &first, &again);
     cr_expect(eq(int, again.code, BILLORD_API_INTERNAL_ERROR));
     cr_expect(not(again.idempotent_replay));
-    harness_close(&h);
 }
 
 Test(cov_tokens, a_stored_unknown_code_replays_as_internal_error, .timeout = 30)
 {
-    harness h;
-    harness_open(&h, "fixtures/demo.json");
-    billord_outcome first = renew(&h);
-    cr_assert(eq(int, first.code, BILLORD_API_OK));
-    billord_engine_close(h.engine);
-    h.engine = NULL;
-    tokens_edit(h.dir, unknown_code);
-    harness_reopen(&h);
-    billord_outcome again = renew(&h);
+    billord_outcome first, again;
+    renew_after_edit(unknown_code, &first, &again);
     cr_expect(eq(int, again.code, BILLORD_API_INTERNAL_ERROR));
     cr_expect(again.idempotent_replay);
     cr_expect(eq(u64, again.order_id, first.order_id));
-    harness_close(&h);
 }

@@ -34,14 +34,20 @@ static void expect_describe(const test_server *t, const char *nonce, const char 
     server_expect_built(t, raw, raw_bytes, status, code);
 }
 
+/* A signature-checking server remembering capacity nonces; *timestamp is now. */
+static void nonce_server_up(test_server *t, uint32_t capacity, char timestamp[21])
+{
+    server_init(t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
+    t->config.nonce_capacity = capacity;
+    server_start(t);
+    http_timestamp(0, timestamp);
+}
+
 Test(server_nonces, a_server_remembers_as_many_nonces_as_configured)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
-    t.config.nonce_capacity = 3;
-    server_start(&t);
     char timestamp[21];
-    http_timestamp(0, timestamp);
+    nonce_server_up(&t, 3, timestamp);
     expect_describe(&t, "nonce-0001", timestamp, 200, "");
     expect_describe(&t, "nonce-0002", timestamp, 200, "");
     expect_describe(&t, "nonce-0003", timestamp, 200, "");
@@ -55,11 +61,8 @@ Test(server_nonces, a_server_remembers_as_many_nonces_as_configured)
 Test(server_nonces, a_smaller_capacity_after_a_restart_refuses_what_was_signed_before)
 {
     test_server t;
-    server_init(&t, BILLORD_SERVER_AUTH_SIGNATURE, BILLORD_SERVER_CLOCK_SYSTEM);
-    t.config.nonce_capacity = 4;
-    server_start(&t);
     char before[21];
-    http_timestamp(0, before);
+    nonce_server_up(&t, 4, before);
     expect_describe(&t, "captured-1", before, 200, "");
     expect_describe(&t, "captured-2", before, 200, "");
     expect_describe(&t, "captured-3", before, 200, "");
